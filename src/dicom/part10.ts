@@ -1,0 +1,132 @@
+import dcmjs from 'dcmjs';
+import type { NaturalDataset } from 'dcmjs';
+import { AppError } from '../domain/errors';
+
+const { DicomMessage, DicomMetaDictionary, DicomDict } = dcmjs.data;
+
+// dcmjs logs parse warnings through loglevel; they may quote header values, so keep them out of our logs.
+try {
+  (dcmjs.log as { setLevel?: (l: string) => void }).setLevel?.('error');
+} catch {
+  /* older dcmjs: no log control */
+}
+
+export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
+export const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
+
+export interface ParsedPart10 {
+  transferSyntaxUid: string;
+  meta: NaturalDataset;
+  dataset: NaturalDataset;
+}
+
+export interface ReadLimits {
+  /** Refuse files larger than this before parsing (bytes). */
+  maxBytes: number;
+}
+
+export const DEFAULT_READ_LIMITS: ReadLimits = { maxBytes: 2 * 1024 * 1024 * 1024 - 1 };
+
+function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
+    return bytes.buffer;
+  }
+  return bytes.slice().buffer as ArrayBuffer;
+}
+
+/** True when the bytes start like a DICOM Part 10 file (128-byte preamble then "DICM"). */
+export function looksLikePart10(bytes: Uint8Array): boolean {
+  return bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d;
+}
+
+/**
+ * Parses a DICOM Part 10 file into a naturalized dataset (keywords as keys).
+ * Throws AppError BAD_DICOM with a reason that quotes no header values.
+ */
+export function readPart10(bytes: Uint8Array, limits: ReadLimits = DEFAULT_READ_LIMITS): ParsedPart10 {
+  if (bytes.length > limits.maxBytes) {
+    throw new AppError('TOO_LARGE', `DICOM file of ${bytes.length} bytes exceeds the limit of ${limits.maxBytes}`);
+  }
+  if (!looksLikePart10(bytes)) {
+    throw new AppError('BAD_DICOM', 'not a DICOM Part 10 file (no DICM preamble)');
+  }
+  let dict;
+  try {
+    dict = DicomMessage.readFile(toArrayBuffer(bytes), { ignoreErrors: false });
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.slice(0, 200) : 'unknown parse error';
+    throw new AppError('BAD_DICOM', `DICOM file could not be parsed: ${reason}`, { cause: err });
+  }
+  const meta = DicomMetaDictionary.naturalizeDataset(dict.meta);
+  const dataset = DicomMetaDictionary.naturalizeDataset(dict.dict);
+  const transferSyntaxUid = typeof meta.TransferSyntaxUID === 'string' ? meta.TransferSyntaxUID : '';
+  if (!transferSyntaxUid) throw new AppError('BAD_DICOM', 'DICOM file has no TransferSyntaxUID in its file meta');
+  return { transferSyntaxUid, meta, dataset };
+}
+
+/** Writes a naturalized dataset as Part 10, Explicit VR Little Endian, with a file meta built from the dataset. */
+export function writePart10(dataset: NaturalDataset, implementation: { classUid: string; versionName: string }): Uint8Array {
+  const sopClassUid = dataset.SOPClassUID;
+  const sopInstanceUid = dataset.SOPInstanceUID;
+  if (typeof sopClassUid !== 'string' || typeof sopInstanceUid !== 'string') {
+    throw new AppError('INTERNAL', 'dataset to write lacks SOPClassUID or SOPInstanceUID');
+  }
+  const meta = DicomMetaDictionary.denaturalizeDataset({
+    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
+    MediaStorageSOPClassUID: sopClassUid,
+    MediaStorageSOPInstanceUID: sopInstanceUid,
+    TransferSyntaxUID: EXPLICIT_VR_LITTLE_ENDIAN,
+    ImplementationClassUID: implementation.classUid,
+    ImplementationVersionName: implementation.versionName,
+  });
+  const out = new DicomDict(meta);
+  out.dict = DicomMetaDictionary.denaturalizeDataset(dataset);
+  return new Uint8Array(out.write());
+}
+
+/** Reads a string attribute that dcmjs may hand back as a string or a one-element array. */
+export function str(ds: NaturalDataset, keyword: string): string | undefined {
+  const v = ds[keyword];
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v) && typeof v[0] === 'string') return v.join('\\');
+  if (typeof v === 'number') return String(v);
+  if (v && typeof v === 'object' && 'Alphabetic' in (v as Record<string, unknown>)) {
+    return String((v as Record<string, unknown>).Alphabetic ?? '');
+  }
+  if (Array.isArray(v) && v[0] && typeof v[0] === 'object' && 'Alphabetic' in (v[0] as Record<string, unknown>)) {
+    return String((v[0] as Record<string, unknown>).Alphabetic ?? '');
+  }
+  return undefined;
+}
+
+/** Reads a numeric attribute (single value). */
+export function num(ds: NaturalDataset, keyword: string): number | undefined {
+  const v = ds[keyword];
+  const first = Array.isArray(v) ? v[0] : v;
+  if (typeof first === 'number' && Number.isFinite(first)) return first;
+  if (typeof first === 'string' && first.trim() !== '' && Number.isFinite(Number(first))) return Number(first);
+  return undefined;
+}
+
+/** Reads a multi-valued numeric attribute of exactly n values. */
+export function nums(ds: NaturalDataset, keyword: string, n: number): number[] | undefined {
+  const v = ds[keyword];
+  const arr = Array.isArray(v) ? v : typeof v === 'string' ? v.split('\\') : v === undefined ? [] : [v];
+  if (arr.length !== n) return undefined;
+  const out = arr.map((x) => (typeof x === 'number' ? x : Number(x)));
+  return out.every((x) => Number.isFinite(x)) ? out : undefined;
+}
+
+/** Reads a multi-valued string attribute. */
+export function strs(ds: NaturalDataset, keyword: string): string[] | undefined {
+  const v = ds[keyword];
+  if (Array.isArray(v)) return v.map(String);
+  if (typeof v === 'string') return v.split('\\');
+  return undefined;
+}
+
+export const IMPLEMENTATION = {
+  // 2.25-rooted, derived once from the project name; identifies files written by clinical-ai.
+  classUid: '2.25.190384170128640577618932283545519468339',
+  versionName: 'CLINICAL_AI_01',
+};

@@ -1,0 +1,72 @@
+/** A unit of work: one model on one study (on the series the model selected). */
+export type JobState =
+  /** waiting for a worker (also after a retryable failure, once notBefore has passed) */
+  | 'queued'
+  /** a worker holds it; if the process dies, start-up puts it back to queued */
+  | 'running'
+  | 'succeeded'
+  /** failed for good (not retryable, or out of attempts); kept with the reason */
+  | 'failed';
+
+/** The pipeline stages a job records, in order. */
+export const STAGES = [
+  'select',
+  'retrieve',
+  'decode',
+  'volume',
+  'infer',
+  'encode',
+  'store-seg',
+  'write-fhir',
+] as const;
+export type Stage = (typeof STAGES)[number];
+
+export interface JobResult {
+  segSopInstanceUid?: string;
+  segSeriesInstanceUid?: string;
+  /** FHIR DiagnosticReport id as assigned by the server (or identifier value when written to a file). */
+  reportId?: string;
+  /** Paths when results were written to a folder. */
+  segPath?: string;
+  bundlePath?: string;
+  /** Human-readable summary of findings (no patient data). */
+  summary?: string;
+}
+
+export interface Job {
+  id: string;
+  idempotencyKey: string;
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  /** Sorted SOP Instance UIDs of the instances the model runs on. */
+  instanceUids: string[];
+  modelId: string;
+  modelVersion: string;
+  modelDigest: string;
+  /** Intake that produced it ("orthanc", "folder", …) and its handle. */
+  source: string;
+  sourceRef?: string;
+  state: JobState;
+  attempts: number;
+  /** Last stage reached (for diagnosis and resume). */
+  stage?: Stage;
+  lastError?: { code: string; message: string; retryable: boolean };
+  /** ISO time before which a queued job is not taken (backoff). */
+  notBefore?: string;
+  result?: JobResult;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What the router decides: everything needed to create a job, before it exists. */
+export interface JobSpec {
+  idempotencyKey: string;
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  instanceUids: string[];
+  modelId: string;
+  modelVersion: string;
+  modelDigest: string;
+  source: string;
+  sourceRef?: string;
+}

@@ -1,0 +1,57 @@
+/**
+ * What the core knows about a study before retrieving pixels: enough to route it and select series.
+ * Filled from QIDO/WADO metadata, Orthanc's REST API or file headers, whichever the source is.
+ */
+export type Vec3 = [number, number, number];
+/** ImageOrientationPatient: row direction cosines then column direction cosines. */
+export type Orientation6 = [number, number, number, number, number, number];
+
+export interface InstanceInfo {
+  sopInstanceUid: string;
+  sopClassUid: string;
+  instanceNumber?: number;
+  imagePositionPatient?: Vec3;
+  imageOrientationPatient?: Orientation6;
+  numberOfFrames?: number;
+  rows?: number;
+  columns?: number;
+}
+
+export interface SeriesInfo {
+  seriesInstanceUid: string;
+  modality: string;
+  seriesNumber?: number;
+  seriesDescription?: string;
+  bodyPartExamined?: string;
+  /** ImageType values, e.g. ["ORIGINAL","PRIMARY","AXIAL"]. */
+  imageType?: string[];
+  instances: InstanceInfo[];
+}
+
+export interface StudyInfo {
+  studyInstanceUid: string;
+  /** Only for writing results; never logged. */
+  patientId?: string;
+  issuerOfPatientId?: string;
+  /** DICOM PN as stored (e.g. "Doe^Jane"); only for writing results; never logged. */
+  patientName?: string;
+  /** YYYYMMDD. */
+  patientBirthDate?: string;
+  /** M, F or O. */
+  patientSex?: string;
+  accessionNumber?: string;
+  studyDate?: string;
+  studyTime?: string;
+  studyDescription?: string;
+  series: SeriesInfo[];
+}
+
+/** "A study is ready to be looked at": emitted by every intake path, consumed by the router. */
+export interface StudyEvent {
+  studyInstanceUid: string;
+  /** Which intake produced it, e.g. "orthanc", "folder", "stow". */
+  source: string;
+  /** Source-specific handle (Orthanc study id, folder path); optional. */
+  sourceRef?: string;
+  receivedAt: string;
+}
