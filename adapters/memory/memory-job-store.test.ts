@@ -1,0 +1,4 @@
+import { jobStoreContract } from '../../test/support/job-store-contract';
+import { MemoryJobStore } from './memory-job-store';
+
+jobStoreContract('MemoryJobStore', () => new MemoryJobStore());

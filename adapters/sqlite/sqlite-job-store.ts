@@ -1,0 +1,214 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import type { Job, JobResult, JobSpec, JobState, Stage } from '../../src/domain/job';
+import type { JobError, JobStore } from '../../src/ports/job-store';
+
+interface JobRow {
+  id: string;
+  idempotency_key: string;
+  study_uid: string;
+  series_uid: string;
+  instance_uids: string;
+  model_id: string;
+  model_version: string;
+  model_digest: string;
+  source: string;
+  source_ref: string | null;
+  state: JobState;
+  attempts: number;
+  stage: string | null;
+  last_error: string | null;
+  not_before: string | null;
+  result: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS jobs (
+  id TEXT PRIMARY KEY,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  study_uid TEXT NOT NULL,
+  series_uid TEXT NOT NULL,
+  instance_uids TEXT NOT NULL,
+  model_id TEXT NOT NULL,
+  model_version TEXT NOT NULL,
+  model_digest TEXT NOT NULL,
+  source TEXT NOT NULL,
+  source_ref TEXT,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  stage TEXT,
+  last_error TEXT,
+  not_before TEXT,
+  result TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, not_before, created_at);
+CREATE INDEX IF NOT EXISTS jobs_study ON jobs (study_uid);
+CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
+`;
+
+function toJob(row: JobRow): Job {
+  const job: Job = {
+    id: row.id,
+    idempotencyKey: row.idempotency_key,
+    studyInstanceUid: row.study_uid,
+    seriesInstanceUid: row.series_uid,
+    instanceUids: JSON.parse(row.instance_uids) as string[],
+    modelId: row.model_id,
+    modelVersion: row.model_version,
+    modelDigest: row.model_digest,
+    source: row.source,
+    state: row.state,
+    attempts: row.attempts,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+  if (row.source_ref !== null) job.sourceRef = row.source_ref;
+  if (row.stage !== null) job.stage = row.stage as Stage;
+  if (row.last_error !== null) job.lastError = JSON.parse(row.last_error) as JobError;
+  if (row.not_before !== null) job.notBefore = row.not_before;
+  if (row.result !== null) job.result = JSON.parse(row.result) as JobResult;
+  return job;
+}
+
+/**
+ * Job store on one SQLite file (WAL). Every state change is a single statement or a transaction, so a crash at any
+ * point leaves each job in a state that start-up can resume from.
+ */
+export class SqliteJobStore implements JobStore {
+  private readonly db: Database.Database;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+  }
+
+  async enqueue(spec: JobSpec): Promise<{ job: Job; created: boolean }> {
+    const now = new Date().toISOString();
+    const id = randomUUID();
+    const insert = this.db.prepare(
+      `INSERT INTO jobs (id, idempotency_key, study_uid, series_uid, instance_uids, model_id, model_version, model_digest,
+         source, source_ref, state, attempts, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)
+       ON CONFLICT (idempotency_key) DO NOTHING`,
+    );
+    const info = insert.run(
+      id,
+      spec.idempotencyKey,
+      spec.studyInstanceUid,
+      spec.seriesInstanceUid,
+      JSON.stringify([...spec.instanceUids].sort()),
+      spec.modelId,
+      spec.modelVersion,
+      spec.modelDigest,
+      spec.source,
+      spec.sourceRef ?? null,
+      now,
+      now,
+    );
+    const job = await this.findByKey(spec.idempotencyKey);
+    if (!job) throw new Error('job vanished right after insert');
+    return { job, created: info.changes === 1 };
+  }
+
+  async claimNext(now: Date): Promise<Job | undefined> {
+    const iso = now.toISOString();
+    const claim = this.db.transaction((): JobRow | undefined => {
+      const row = this.db
+        .prepare(
+          `SELECT * FROM jobs WHERE state = 'queued' AND (not_before IS NULL OR not_before <= ?)
+           ORDER BY rowid LIMIT 1`,
+        )
+        .get(iso) as JobRow | undefined;
+      if (!row) return undefined;
+      this.db
+        .prepare(`UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = ? WHERE id = ?`)
+        .run(iso, row.id);
+      return this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(row.id) as JobRow;
+    });
+    const row = claim.immediate();
+    return row ? toJob(row) : undefined;
+  }
+
+  async recordStage(jobId: string, stage: Stage): Promise<void> {
+    this.db.prepare('UPDATE jobs SET stage = ?, updated_at = ? WHERE id = ?').run(stage, new Date().toISOString(), jobId);
+  }
+
+  async succeed(jobId: string, result: JobResult): Promise<void> {
+    this.db
+      .prepare(`UPDATE jobs SET state = 'succeeded', result = ?, last_error = NULL, not_before = NULL, updated_at = ? WHERE id = ?`)
+      .run(JSON.stringify(result), new Date().toISOString(), jobId);
+  }
+
+  async retryLater(jobId: string, error: JobError, notBefore: Date): Promise<void> {
+    this.db
+      .prepare(`UPDATE jobs SET state = 'queued', last_error = ?, not_before = ?, updated_at = ? WHERE id = ?`)
+      .run(JSON.stringify(error), notBefore.toISOString(), new Date().toISOString(), jobId);
+  }
+
+  async fail(jobId: string, error: JobError): Promise<void> {
+    this.db
+      .prepare(`UPDATE jobs SET state = 'failed', last_error = ?, not_before = NULL, updated_at = ? WHERE id = ?`)
+      .run(JSON.stringify(error), new Date().toISOString(), jobId);
+  }
+
+  async requeueInterrupted(): Promise<number> {
+    const info = this.db
+      .prepare(`UPDATE jobs SET state = 'queued', not_before = NULL, updated_at = ? WHERE state = 'running'`)
+      .run(new Date().toISOString());
+    return info.changes;
+  }
+
+  async get(jobId: string): Promise<Job | undefined> {
+    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(jobId) as JobRow | undefined;
+    return row ? toJob(row) : undefined;
+  }
+
+  async findByKey(idempotencyKey: string): Promise<Job | undefined> {
+    const row = this.db.prepare('SELECT * FROM jobs WHERE idempotency_key = ?').get(idempotencyKey) as JobRow | undefined;
+    return row ? toJob(row) : undefined;
+  }
+
+  async list(filter: { state?: JobState; studyInstanceUid?: string; limit?: number } = {}): Promise<Job[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.state) {
+      where.push('state = ?');
+      args.push(filter.state);
+    }
+    if (filter.studyInstanceUid) {
+      where.push('study_uid = ?');
+      args.push(filter.studyInstanceUid);
+    }
+    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY rowid DESC LIMIT ?`;
+    args.push(filter.limit ?? 100);
+    return (this.db.prepare(sql).all(...args) as JobRow[]).map(toJob);
+  }
+
+  async getCursor(name: string): Promise<string | undefined> {
+    const row = this.db.prepare('SELECT value FROM cursors WHERE name = ?').get(name) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  async setCursor(name: string, value: string): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      )
+      .run(name, value, new Date().toISOString());
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,157 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Ajv from 'ajv';
+import { AppError } from './domain/errors';
+
+/** The typed configuration; config/config.schema.json is the source of truth for keys, defaults and meaning. */
+export interface Config {
+  pacs: string;
+  pacsUsername: string;
+  pacsPassword: string;
+  pacsDicomWebPath: string;
+  fhir: string;
+  fhirToken: string;
+  dataDir: string;
+  modelsDir: string;
+  inboxDir: string;
+  inboxQuietMs: number;
+  http: { host: string; port: number };
+  workers: {
+    concurrency: number;
+    inferenceThreads: number;
+    maxAttempts: number;
+    backoffInitialMs: number;
+    backoffMaxMs: number;
+    pollIntervalMs: number;
+  };
+  orthanc: { pollIntervalMs: number; fromStart: boolean };
+  results: {
+    reportStatus: 'preliminary' | 'final';
+    clinicalUseNotice: string;
+    segSeriesNumber: number;
+    manufacturer: string;
+    deviceSerialNumber: string;
+  };
+  limits: { maxInstanceBytes: number; maxVoxels: number };
+  logLevel: string;
+}
+
+export const ENV_PREFIX = 'CLINICAL_AI_';
+
+interface SchemaNode {
+  type?: string;
+  properties?: Record<string, SchemaNode>;
+}
+
+export function loadSchema(): SchemaNode & Record<string, unknown> {
+  // The schema ships beside the compiled code's package root (config/), two levels up from dist/src or src.
+  const candidates = [path.join(__dirname, '..', 'config', 'config.schema.json'), path.join(__dirname, '..', '..', 'config', 'config.schema.json')];
+  for (const file of candidates) {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as SchemaNode & Record<string, unknown>;
+    } catch {
+      /* try the next location */
+    }
+  }
+  throw new AppError('CONFIG_INVALID', 'config/config.schema.json not found next to the program');
+}
+
+function envName(keyPath: string[]): string {
+  return ENV_PREFIX + keyPath.map((k) => k.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
+}
+
+/** Reads CLINICAL_AI_* variables for every leaf key of the schema, coercing to the schema's type. */
+function fromEnv(schema: SchemaNode, env: NodeJS.ProcessEnv, keyPath: string[], errors: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, node] of Object.entries(schema.properties ?? {})) {
+    const p = [...keyPath, key];
+    if (node.type === 'object') {
+      const nested = fromEnv(node, env, p, errors);
+      if (Object.keys(nested).length > 0) out[key] = nested;
+      continue;
+    }
+    const name = envName(p);
+    const raw = env[name];
+    if (raw === undefined) continue;
+    if (node.type === 'integer' || node.type === 'number') {
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n)) errors.push(`${name}: expected a number, got "${raw}"`);
+      else out[key] = n;
+    } else if (node.type === 'boolean') {
+      if (!['true', 'false', '1', '0'].includes(raw.toLowerCase())) errors.push(`${name}: expected true or false, got "${raw}"`);
+      else out[key] = raw === 'true' || raw === '1';
+    } else {
+      out[key] = raw;
+    }
+  }
+  return out;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isObject(b) && isObject(v) ? deepMerge(b, v) : v;
+  }
+  return out;
+}
+
+export interface LoadConfigOptions {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Highest precedence (CLI flags, tests). */
+  overrides?: Record<string, unknown>;
+  /** Relative paths in the config resolve against this (default: cwd). */
+  baseDir?: string;
+}
+
+/**
+ * Builds the configuration: schema defaults < file < environment < overrides. Every problem is collected and
+ * reported together in one CONFIG_INVALID error, so an operator fixes all of them in one go.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const errors: string[] = [];
+  const schema = loadSchema();
+  let fileValues: Record<string, unknown> = {};
+  const file = options.file ?? env[`${ENV_PREFIX}CONFIG`];
+  if (file) {
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+      if (!isObject(parsed)) errors.push(`${file}: the config file must contain a JSON object`);
+      else fileValues = parsed;
+    } catch (err) {
+      errors.push(`${file}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const envValues = fromEnv(schema, env, [], errors);
+  const merged = deepMerge(deepMerge(fileValues, envValues), options.overrides ?? {});
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+  const validate = ajv.compile(schema);
+  if (!validate(merged)) {
+    for (const e of validate.errors ?? []) {
+      const where = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(top level)';
+      const extra = e.keyword === 'additionalProperties' ? ` "${String((e.params as { additionalProperty?: string }).additionalProperty)}"` : '';
+      errors.push(`${where}: ${e.message ?? 'invalid'}${extra}`);
+    }
+  }
+  if (errors.length > 0) {
+    throw new AppError('CONFIG_INVALID', `invalid configuration:\n  - ${errors.join('\n  - ')}`, { details: { errors } });
+  }
+  const config = merged as unknown as Config;
+  const baseDir = options.baseDir ?? process.cwd();
+  config.dataDir = path.resolve(baseDir, config.dataDir);
+  config.modelsDir = path.resolve(baseDir, config.modelsDir);
+  config.inboxDir = config.inboxDir ? path.resolve(baseDir, config.inboxDir) : path.join(config.dataDir, 'inbox');
+  return config;
+}
+
+/** The config with secrets masked, for logs and the /config endpoint. */
+export function redactConfig(config: Config): Config {
+  const mask = (s: string): string => (s ? '***' : '');
+  return { ...config, pacsPassword: mask(config.pacsPassword), fhirToken: mask(config.fhirToken) };
+}
