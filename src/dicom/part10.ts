@@ -1,6 +1,7 @@
 import dcmjs from 'dcmjs';
 import type { NaturalDataset } from 'dcmjs';
 import { AppError } from '../domain/errors';
+import { findTruncation } from './truncation';
 
 const { DicomMessage, DicomMetaDictionary, DicomDict } = dcmjs.data;
 
@@ -61,6 +62,9 @@ export function readPart10(bytes: Uint8Array, limits: ReadLimits = DEFAULT_READ_
   const dataset = DicomMetaDictionary.naturalizeDataset(dict.dict);
   const transferSyntaxUid = typeof meta.TransferSyntaxUID === 'string' ? meta.TransferSyntaxUID : '';
   if (!transferSyntaxUid) throw new AppError('BAD_DICOM', 'DICOM file has no TransferSyntaxUID in its file meta');
+  // dcmjs zero-fills values that run past the end of the buffer; a cut file must not decode as black pixels.
+  const truncation = findTruncation(bytes, transferSyntaxUid);
+  if (truncation) throw new AppError('BAD_DICOM', `DICOM file is truncated: ${truncation}`);
   return { transferSyntaxUid, meta, dataset };
 }
 
