@@ -1,0 +1,185 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import dcmjs, { type NaturalDataset } from 'dcmjs';
+import { looksLikePart10, num, nums, str, strs } from '../../src/dicom/part10';
+import { AppError, toAppError } from '../../src/domain/errors';
+import type { InstanceInfo, Orientation6, SeriesInfo, StudyInfo, Vec3 } from '../../src/domain/study';
+
+/** A file that could not be used, with a reason safe to print (no header values). */
+export interface FileProblem {
+  file: string;
+  code: string;
+  message: string;
+}
+
+interface IndexedInstance {
+  file: string;
+  studyUid: string;
+  seriesUid: string;
+  info: InstanceInfo;
+  series: Omit<SeriesInfo, 'instances'>;
+  study: Omit<StudyInfo, 'series'>;
+  mtimeMs: number;
+}
+
+const PIXEL_DATA_TAG = '7FE00010';
+
+async function walk(dir: string, out: string[]): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue;
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) await walk(p, out);
+    else if (e.isFile()) out.push(p);
+  }
+}
+
+/** Reads header attributes only (stops before PixelData), so indexing a large folder stays cheap. */
+function readHeader(bytes: Uint8Array): NaturalDataset {
+  if (!looksLikePart10(bytes)) throw new AppError('BAD_DICOM', 'not a DICOM Part 10 file (no DICM preamble)');
+  try {
+    const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    const dict = dcmjs.data.DicomMessage.readFile(ab, { untilTag: PIXEL_DATA_TAG, includeUntilTagValue: false });
+    return dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict.dict);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.slice(0, 200) : 'unknown parse error';
+    throw new AppError('BAD_DICOM', `DICOM file could not be parsed: ${reason}`);
+  }
+}
+
+function required(ds: NaturalDataset, keyword: string): string {
+  const v = str(ds, keyword);
+  if (!v) throw new AppError('BAD_DICOM', `DICOM file has no ${keyword}`);
+  return v;
+}
+
+function describe(ds: NaturalDataset, file: string, mtimeMs: number): IndexedInstance {
+  const info: InstanceInfo = { sopInstanceUid: required(ds, 'SOPInstanceUID'), sopClassUid: required(ds, 'SOPClassUID') };
+  const inst = num(ds, 'InstanceNumber');
+  if (inst !== undefined) info.instanceNumber = inst;
+  const ipp = nums(ds, 'ImagePositionPatient', 3);
+  if (ipp) info.imagePositionPatient = ipp as Vec3;
+  const iop = nums(ds, 'ImageOrientationPatient', 6);
+  if (iop) info.imageOrientationPatient = iop as Orientation6;
+  const frames = num(ds, 'NumberOfFrames');
+  if (frames !== undefined) info.numberOfFrames = frames;
+  const rows = num(ds, 'Rows');
+  if (rows !== undefined) info.rows = rows;
+  const columns = num(ds, 'Columns');
+  if (columns !== undefined) info.columns = columns;
+  const series: Omit<SeriesInfo, 'instances'> = { seriesInstanceUid: required(ds, 'SeriesInstanceUID'), modality: str(ds, 'Modality') ?? '' };
+  const sn = num(ds, 'SeriesNumber');
+  if (sn !== undefined) series.seriesNumber = sn;
+  const sd = str(ds, 'SeriesDescription');
+  if (sd) series.seriesDescription = sd;
+  const bp = str(ds, 'BodyPartExamined');
+  if (bp) series.bodyPartExamined = bp;
+  const it = strs(ds, 'ImageType');
+  if (it) series.imageType = it;
+  const study: Omit<StudyInfo, 'series'> = { studyInstanceUid: required(ds, 'StudyInstanceUID') };
+  const pid = str(ds, 'PatientID');
+  if (pid) study.patientId = pid;
+  return { file, studyUid: study.studyInstanceUid, seriesUid: series.seriesInstanceUid, info, series, study, mtimeMs };
+}
+
+/**
+ * An index of the DICOM files under a folder (any names, any nesting). Unreadable files are kept as problems with
+ * a reason instead of failing the scan. Rescanning only reads files it has not seen or that changed.
+ */
+export class FolderIndex {
+  private readonly byFile = new Map<string, IndexedInstance>();
+  private readonly problems = new Map<string, FileProblem & { mtimeMs: number }>();
+
+  constructor(
+    readonly root: string,
+    private readonly maxBytes = 512 * 1024 * 1024,
+  ) {}
+
+  /** Scans the folder; returns the files newly indexed in this scan. */
+  async scan(): Promise<IndexedInstance[]> {
+    const files: string[] = [];
+    try {
+      await walk(this.root, files);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const present = new Set(files);
+    for (const f of [...this.byFile.keys()]) if (!present.has(f)) this.byFile.delete(f);
+    for (const f of [...this.problems.keys()]) if (!present.has(f)) this.problems.delete(f);
+    const added: IndexedInstance[] = [];
+    for (const file of files.sort()) {
+      let st;
+      try {
+        st = await stat(file);
+      } catch {
+        continue; // removed between listing and stat
+      }
+      const known = this.byFile.get(file) ?? this.problems.get(file);
+      if (known && known.mtimeMs === st.mtimeMs) continue;
+      try {
+        if (st.size > this.maxBytes) throw new AppError('TOO_LARGE', `file of ${st.size} bytes exceeds the limit of ${this.maxBytes}`);
+        const entry = describe(readHeader(await readFile(file)), file, st.mtimeMs);
+        this.byFile.set(file, entry);
+        this.problems.delete(file);
+        added.push(entry);
+      } catch (err) {
+        const e = toAppError(err);
+        this.byFile.delete(file);
+        this.problems.set(file, { file, code: e.code, message: e.message, mtimeMs: st.mtimeMs });
+      }
+    }
+    return added;
+  }
+
+  fileProblems(): FileProblem[] {
+    return [...this.problems.values()].map(({ file, code, message }) => ({ file, code, message }));
+  }
+
+  studyUids(): string[] {
+    return [...new Set([...this.byFile.values()].map((e) => e.studyUid))].sort();
+  }
+
+  /** Newest modification time among a study's files (for quiet-period detection). */
+  lastChangeMs(studyUid: string): number {
+    let t = 0;
+    for (const e of this.byFile.values()) if (e.studyUid === studyUid) t = Math.max(t, e.mtimeMs);
+    return t;
+  }
+
+  filesOfStudy(studyUid: string): string[] {
+    return [...this.byFile.values()].filter((e) => e.studyUid === studyUid).map((e) => e.file);
+  }
+
+  getStudy(studyUid: string): StudyInfo {
+    const entries = [...this.byFile.values()].filter((e) => e.studyUid === studyUid);
+    const first = entries[0];
+    if (!first) throw new AppError('NOT_FOUND', 'study not found in the folder');
+    const series = new Map<string, SeriesInfo>();
+    const seen = new Set<string>();
+    for (const e of entries) {
+      // The same instance saved twice under two names counts once.
+      if (seen.has(e.info.sopInstanceUid)) continue;
+      seen.add(e.info.sopInstanceUid);
+      let s = series.get(e.seriesUid);
+      if (!s) {
+        s = { ...e.series, instances: [] };
+        series.set(e.seriesUid, s);
+      }
+      s.instances.push(e.info);
+    }
+    return { ...first.study, series: [...series.values()] };
+  }
+
+  /** File path of each requested instance of a series; NOT_FOUND names how many are missing. */
+  filesFor(studyUid: string, seriesUid: string, sopInstanceUids: readonly string[]): string[] {
+    const bySop = new Map<string, string>();
+    for (const e of this.byFile.values()) {
+      if (e.studyUid === studyUid && e.seriesUid === seriesUid) bySop.set(e.info.sopInstanceUid, e.file);
+    }
+    const files = sopInstanceUids.map((u) => bySop.get(u));
+    const missing = files.filter((f) => f === undefined).length;
+    if (missing > 0) throw new AppError('NOT_FOUND', `${missing} of ${sopInstanceUids.length} instances are no longer in the folder`);
+    return files as string[];
+  }
+}

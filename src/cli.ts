@@ -1,0 +1,204 @@
+import path from 'node:path';
+import pino from 'pino';
+import { FolderImagingSource } from '../adapters/folder/folder-imaging-source';
+import { FolderImagingStore } from '../adapters/folder/folder-imaging-store';
+import { FolderIndex } from '../adapters/folder/folder-index';
+import { bundleFileName, FolderFhirSink } from '../adapters/folder/fhir-folder-sink';
+import { MemoryJobStore } from '../adapters/memory/memory-job-store';
+import { loadConfig, type Config } from './config';
+import { toAppError } from './domain/errors';
+import type { Job } from './domain/job';
+import { WorkerPoolRuntime } from './inference/worker-pool';
+import { createLogger } from './logging';
+import { serve } from './main';
+import { modelsValidateCommand } from './models/registry';
+import { JobRunner } from './pipeline/job-runner';
+import { onStudyEvent } from './pipeline/on-study-event';
+import { routeStudy } from './routing/route-study';
+import { loadAllModels } from './service';
+
+const USAGE = `usage:
+  clinical-ai run --input DIR --output DIR [--models DIR] [--config FILE]
+      process every study under DIR; write SEGs (.dcm) and FHIR bundles (.json) under OUTPUT;
+      one JSON line per (study, model) on stdout; exit 1 if any study or file failed
+  clinical-ai serve [--config FILE]        run the service (HTTP, intake, workers)
+  clinical-ai route --input DIR [--models DIR]   dry-run: which models would run on which series, and why not
+  clinical-ai models validate [--models DIR]     check every manifest, model file and digest
+  clinical-ai demo                          run the bundled sample MR study through the bundled models`;
+
+/** Package root (where models/ and test/fixtures/ live), from dist/src or src. */
+const PACKAGE_ROOT = path.basename(path.dirname(__dirname)) === 'dist' ? path.join(__dirname, '..', '..') : path.join(__dirname, '..');
+
+function parseFlags(args: string[]): { flags: Map<string, string>; rest: string[] } {
+  const flags = new Map<string, string>();
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a.startsWith('--')) {
+      const [k, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
+      const v = inline ?? args[i + 1];
+      if (v === undefined || (inline === undefined && v.startsWith('--'))) throw new Error(`flag --${k} needs a value`);
+      flags.set(k, v);
+      if (inline === undefined) i++;
+    } else rest.push(a);
+  }
+  return { flags, rest };
+}
+
+function cliConfig(flags: Map<string, string>): Config {
+  const file = flags.get('config');
+  const overrides: Record<string, unknown> = { logLevel: process.env.CLINICAL_AI_LOG_LEVEL ?? 'warn' };
+  if (flags.has('models')) overrides.modelsDir = flags.get('models');
+  return loadConfig({ ...(file ? { file } : {}), overrides });
+}
+
+export interface RunLine {
+  study: string;
+  model: string;
+  status: 'succeeded' | 'failed' | 'skipped';
+  series?: string;
+  seg?: string;
+  report?: string;
+  summary?: string;
+  error?: { code: string; message: string };
+}
+
+/** `run`: folder in, folder out, same pipeline as the service (in-memory job store, no retries across runs). */
+export async function runFolder(input: string, output: string, config: Config, print: (line: string) => void): Promise<{ lines: RunLine[]; fileErrors: number }> {
+  const logger = createLogger({ level: config.logLevel, destination: pino.destination(2) });
+  const models = await loadAllModels(config.modelsDir);
+  const index = new FolderIndex(path.resolve(input), config.limits.maxInstanceBytes);
+  await index.scan();
+  const problems = index.fileProblems();
+  for (const p of problems) print(JSON.stringify({ file: p.file, status: 'error', error: { code: p.code, message: p.message } }));
+
+  const jobs = new MemoryJobStore();
+  const source = new FolderImagingSource(index);
+  const fhir = new FolderFhirSink(path.resolve(output));
+  const runtime = new WorkerPoolRuntime({ workers: 1, intraOpThreads: config.workers.inferenceThreads });
+  const lines: RunLine[] = [];
+  try {
+    for (const m of models) await runtime.load(m);
+    for (const studyUid of index.studyUids()) {
+      const { decisions } = await onStudyEvent({ studyInstanceUid: studyUid, source: 'cli', receivedAt: new Date().toISOString() }, { source, jobs, models, logger });
+      for (const d of decisions.filter((x) => !x.job)) {
+        lines.push({ study: studyUid, model: d.modelId, status: 'skipped', error: { code: 'NO_MATCHING_SERIES', message: d.verdicts.map((v) => v.reasons.join(', ')).join(' | ') || 'no series' } });
+      }
+    }
+    const runner = new JobRunner(
+      {
+        source,
+        store: new FolderImagingStore(path.resolve(output)),
+        fhir,
+        runtime,
+        jobs,
+        models: new Map(models.map((m) => [m.manifest.id, m])),
+        results: config.results,
+        limits: config.limits,
+        logger,
+      },
+      // One attempt: a CLI run reports failures instead of waiting on backoff.
+      { ...config.workers, maxAttempts: 1 },
+    );
+    await runner.drain();
+    const all: Job[] = await jobs.list({ limit: 100_000 });
+    for (const job of all.reverse()) {
+      const line: RunLine = { study: job.studyInstanceUid, model: job.modelId, status: job.state === 'succeeded' ? 'succeeded' : 'failed', series: job.seriesInstanceUid };
+      if (job.result?.segPath) line.seg = job.result.segPath;
+      const bundlePath = path.join(path.resolve(output), bundleFileName(job.idempotencyKey));
+      if (job.state === 'succeeded') line.report = bundlePath;
+      if (job.result?.summary) line.summary = job.result.summary;
+      if (job.lastError && job.state !== 'succeeded') line.error = { code: job.lastError.code, message: job.lastError.message };
+      lines.push(line);
+    }
+  } finally {
+    await runtime.close();
+  }
+  for (const l of lines) print(JSON.stringify(l));
+  return { lines, fileErrors: problems.length };
+}
+
+async function runCommand(flags: Map<string, string>): Promise<number> {
+  const input = flags.get('input');
+  const output = flags.get('output');
+  if (!input || !output) {
+    console.error(USAGE);
+    return 2;
+  }
+  const { lines, fileErrors } = await runFolder(input, output, cliConfig(flags), (l) => console.log(l));
+  const failed = lines.filter((l) => l.status === 'failed').length;
+  const ok = lines.filter((l) => l.status === 'succeeded').length;
+  if (failed > 0 || fileErrors > 0) {
+    console.error(`clinical-ai: ${failed} job(s) failed, ${fileErrors} file(s) unreadable, ${ok} succeeded`);
+    return 1;
+  }
+  if (ok === 0) console.error('clinical-ai: no study matched any model');
+  return 0;
+}
+
+async function routeCommand(flags: Map<string, string>): Promise<number> {
+  const input = flags.get('input');
+  if (!input) {
+    console.error(USAGE);
+    return 2;
+  }
+  const config = cliConfig(flags);
+  const models = await loadAllModels(config.modelsDir);
+  const index = new FolderIndex(path.resolve(input), config.limits.maxInstanceBytes);
+  await index.scan();
+  for (const uid of index.studyUids()) {
+    const decisions = routeStudy({ studyInstanceUid: uid, source: 'cli', receivedAt: new Date().toISOString() }, index.getStudy(uid), models);
+    for (const d of decisions) {
+      console.log(JSON.stringify({ study: uid, model: d.modelId, fires: !!d.job, series: d.job?.seriesInstanceUid, verdicts: d.verdicts }));
+    }
+  }
+  return 0;
+}
+
+async function demoCommand(): Promise<number> {
+  const input = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'sample-mr');
+  const output = path.resolve('out', 'demo');
+  const config = loadConfig({ overrides: { modelsDir: path.join(PACKAGE_ROOT, 'models'), logLevel: process.env.CLINICAL_AI_LOG_LEVEL ?? 'warn' } });
+  console.log(`clinical-ai demo: processing the bundled Colin27 T1 MR study (${input})`);
+  const { lines, fileErrors } = await runFolder(input, output, config, (l) => console.log(l));
+  console.log('');
+  for (const l of lines) {
+    console.log(`${l.model}: ${l.status}${l.summary ? ` — ${l.summary}` : ''}`);
+    if (l.seg) console.log(`  DICOM SEG:   ${l.seg}`);
+    if (l.report) console.log(`  FHIR Bundle: ${l.report}`);
+    if (l.error) console.log(`  error: ${l.error.code}: ${l.error.message}`);
+  }
+  return lines.every((l) => l.status === 'succeeded') && fileErrors === 0 && lines.length > 0 ? 0 : 1;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  try {
+    const { flags, rest } = parseFlags(args);
+    switch (command) {
+      case 'run':
+        return await runCommand(flags);
+      case 'serve': {
+        const configFile = flags.get('config');
+        return await serve(configFile ? { configFile } : {});
+      }
+      case 'route':
+        return await routeCommand(flags);
+      case 'models':
+        if (rest[0] !== 'validate') break;
+        return await modelsValidateCommand(flags.get('models') ?? cliConfig(flags).modelsDir, (l) => console.log(l));
+      case 'demo':
+        return await demoCommand();
+      case undefined:
+      case 'help':
+      case '--help':
+        console.log(USAGE);
+        return command === undefined ? 2 : 0;
+    }
+    console.error(`unknown command: ${[command, ...args].join(' ')}\n${USAGE}`);
+    return 2;
+  } catch (err) {
+    console.error(`clinical-ai: ${toAppError(err).message}`);
+    return 1;
+  }
+}

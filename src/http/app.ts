@@ -1,0 +1,95 @@
+import express, { type Router } from 'express';
+import { AppError } from '../domain/errors';
+import type { JobState } from '../domain/job';
+import type { Logger } from '../logging';
+import type { FhirSink } from '../ports/fhir-sink';
+import type { JobStore } from '../ports/job-store';
+import { errorHandler, notFound } from './error-handler';
+
+export interface ReadinessCheck {
+  name: string;
+  check: () => Promise<void>;
+}
+
+export interface HttpDeps {
+  jobs: JobStore;
+  fhir: FhirSink | null;
+  readiness: ReadinessCheck[];
+  /** Mounted at /fhir when the service hosts the embedded FHIR store. */
+  embeddedFhir?: Router;
+  logger: Logger;
+}
+
+const STUDY_UID = /^[0-9]+(\.[0-9]+)*$/;
+const JOB_STATES: JobState[] = ['queued', 'running', 'succeeded', 'failed'];
+
+/** Time-boxes a readiness probe so one hanging dependency cannot hang /readyz. */
+async function withTimeout(p: Promise<void>, ms: number): Promise<void> {
+  let t: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([p, new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+export function createApp(deps: HttpDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const results = await Promise.all(
+      deps.readiness.map(async (r) => {
+        try {
+          await withTimeout(r.check(), 5000);
+          return { name: r.name, ok: true };
+        } catch (err) {
+          return { name: r.name, ok: false, reason: err instanceof Error ? err.message : String(err) };
+        }
+      }),
+    );
+    const ready = results.every((r) => r.ok);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: results });
+  });
+
+  app.get('/jobs', async (req, res) => {
+    const state = typeof req.query.state === 'string' ? req.query.state : undefined;
+    if (state !== undefined && !JOB_STATES.includes(state as JobState)) {
+      throw new AppError('BAD_REQUEST', `state must be one of ${JOB_STATES.join(', ')}`);
+    }
+    const study = typeof req.query.study === 'string' ? req.query.study : undefined;
+    const limitRaw = typeof req.query.limit === 'string' ? Number(req.query.limit) : 100;
+    if (!Number.isInteger(limitRaw) || limitRaw < 1 || limitRaw > 1000) throw new AppError('BAD_REQUEST', 'limit must be an integer from 1 to 1000');
+    const jobs = await deps.jobs.list({
+      ...(state ? { state: state as JobState } : {}),
+      ...(study ? { studyInstanceUid: study } : {}),
+      limit: limitRaw,
+    });
+    res.json({ jobs });
+  });
+
+  app.get('/jobs/:id', async (req, res) => {
+    const job = await deps.jobs.get(req.params.id);
+    if (!job) throw new AppError('NOT_FOUND', 'no such job');
+    res.json(job);
+  });
+
+  app.get('/studies/:uid/reports', async (req, res) => {
+    const uid = req.params.uid;
+    if (!STUDY_UID.test(uid) || uid.length > 64) throw new AppError('BAD_REQUEST', 'not a valid StudyInstanceUID');
+    if (!deps.fhir) throw new AppError('NOT_FOUND', 'FHIR output is disabled (fhir: none)');
+    const found = await deps.fhir.reportsForStudy(uid);
+    res.json({ resourceType: 'Bundle', type: 'searchset', total: found.reports.length, entry: [...found.reports, ...found.observations].map((resource) => ({ resource })) });
+  });
+
+  if (deps.embeddedFhir) app.use('/fhir', deps.embeddedFhir);
+
+  app.use(notFound);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,122 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { AppError, type ErrorCode } from '../domain/errors';
+import type { LoadedModel } from '../domain/manifest';
+import type { ModelRuntime, TensorData } from '../ports/model-runtime';
+import type { Reduction, WorkerRequest, WorkerResponse } from './worker-protocol';
+
+interface Pending {
+  resolve: (r: WorkerResponse) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  busy: number;
+  pending: Map<number, Pending>;
+}
+
+function workerEntry(): { file: string; execArgv: string[] } {
+  const js = path.join(__dirname, 'inference-worker.js');
+  if (existsSync(js)) return { file: js, execArgv: [] };
+  // Running from TypeScript sources (tests): let the worker compile itself on the fly.
+  return { file: path.join(__dirname, 'inference-worker.ts'), execArgv: ['--require', 'ts-node/register/transpile-only'] };
+}
+
+export interface WorkerPoolOptions {
+  workers: number;
+  intraOpThreads: number;
+}
+
+/**
+ * ModelRuntime on a pool of worker threads. Every worker holds a session per loaded model; a run goes to the
+ * least busy worker. A worker that dies fails its pending runs (retryable) and is replaced.
+ */
+export class WorkerPoolRuntime implements ModelRuntime {
+  private readonly slots: Slot[] = [];
+  private readonly models = new Map<string, LoadedModel>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(private readonly options: WorkerPoolOptions) {
+    for (let i = 0; i < Math.max(1, options.workers); i++) this.slots.push(this.spawn());
+  }
+
+  private spawn(): Slot {
+    const entry = workerEntry();
+    const worker = new Worker(entry.file, { execArgv: entry.execArgv });
+    const slot: Slot = { worker, busy: 0, pending: new Map() };
+    worker.on('message', (msg: WorkerResponse) => {
+      const p = slot.pending.get(msg.id);
+      if (!p) return;
+      slot.pending.delete(msg.id);
+      p.resolve(msg);
+    });
+    const failAll = (reason: string): void => {
+      for (const p of slot.pending.values()) p.reject(new AppError('INFERENCE_FAILED', reason, { retryable: true }));
+      slot.pending.clear();
+    };
+    worker.on('error', (err) => failAll(`inference worker crashed: ${err.message}`));
+    worker.on('exit', (code) => {
+      failAll(`inference worker exited with code ${code}`);
+      if (this.closed) return;
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) {
+        const replacement = this.spawn();
+        this.slots[i] = replacement;
+        // Reload models into the replacement so later runs find their sessions.
+        for (const m of this.models.values()) void this.loadInto(replacement, m).catch(() => undefined);
+      }
+    });
+    return slot;
+  }
+
+  private request(slot: Slot, req: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerResponse> {
+    return new Promise((resolve, reject) => {
+      slot.pending.set(req.id, { resolve, reject });
+      slot.worker.postMessage(req, transfer);
+    });
+  }
+
+  private async loadInto(slot: Slot, model: LoadedModel): Promise<void> {
+    const res = await this.request(slot, {
+      type: 'load',
+      id: this.nextId++,
+      modelId: model.manifest.id,
+      modelPath: model.modelPath,
+      inputName: model.manifest.io.input,
+      outputName: model.manifest.io.output,
+      intraOpThreads: this.options.intraOpThreads,
+    });
+    if (!res.ok) throw new AppError(res.error.code as ErrorCode, `model ${model.manifest.id}: ${res.error.message}`, { retryable: false });
+  }
+
+  async load(model: LoadedModel): Promise<void> {
+    await Promise.all(this.slots.map((s) => this.loadInto(s, model)));
+    this.models.set(model.manifest.id, model);
+  }
+
+  async run(modelId: string, input: TensorData, reduce: Reduction = 'none'): Promise<TensorData> {
+    if (!this.models.has(modelId)) throw new AppError('MODEL_INVALID', `model ${modelId} is not loaded`);
+    const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
+    slot.busy++;
+    try {
+      const res = await this.request(slot, { type: 'run', id: this.nextId++, modelId, input, reduce }, [input.data.buffer as ArrayBuffer]);
+      if (!res.ok) throw new AppError(res.error.code as ErrorCode, `model ${modelId}: ${res.error.message}`);
+      if (!res.output) throw new AppError('INFERENCE_FAILED', `model ${modelId} returned no output`);
+      return res.output;
+    } finally {
+      slot.busy--;
+    }
+  }
+
+  loadedModelIds(): string[] {
+    return [...this.models.keys()];
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}

@@ -1,0 +1,43 @@
+import type { Config } from '../config';
+import type { Job, Stage } from '../domain/job';
+import type { LoadedModel } from '../domain/manifest';
+import type { Logger } from '../logging';
+import type { FhirSink } from '../ports/fhir-sink';
+import type { ImagingSource } from '../ports/imaging-source';
+import type { ImagingStore } from '../ports/imaging-store';
+import type { JobStore } from '../ports/job-store';
+import type { ModelRuntime } from '../ports/model-runtime';
+import type { Reduction } from '../inference/worker-protocol';
+
+/** A runtime that can also reduce logits in the worker (WorkerPoolRuntime). */
+export interface PipelineRuntime extends ModelRuntime {
+  run(modelId: string, input: Parameters<ModelRuntime['run']>[1], reduce?: Reduction): ReturnType<ModelRuntime['run']>;
+}
+
+/** Everything a pipeline run needs from the outside, chosen once in the composition root. */
+export interface PipelineDeps {
+  source: ImagingSource;
+  /** Where SEGs go; required for segmentation models. */
+  store: ImagingStore;
+  /** Where FHIR results go; null = no FHIR output (config fhir: none). */
+  fhir: FhirSink | null;
+  runtime: PipelineRuntime;
+  jobs: JobStore;
+  models: ReadonlyMap<string, LoadedModel>;
+  results: Config['results'];
+  limits: Config['limits'];
+  /** DICOMweb base URL of the PACS for FHIR ImagingStudy.endpoint, when there is one. */
+  dicomWebEndpoint?: string;
+  logger: Logger;
+  /** Clock, injectable for tests. */
+  now?: () => Date;
+}
+
+/** Per-run state handed from stage to stage. */
+export interface JobContext {
+  job: Job;
+  model: LoadedModel;
+  deps: PipelineDeps;
+  log: Logger;
+  enter(stage: Stage): Promise<void>;
+}

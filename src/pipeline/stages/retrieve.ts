@@ -1,0 +1,14 @@
+import { AppError } from '../../domain/errors';
+import type { JobContext } from '../context';
+
+/** Fetches exactly the instances the job was routed on; a missing instance fails the job rather than shrink it. */
+export async function retrieveSeries(ctx: JobContext): Promise<Uint8Array[]> {
+  const { job, deps } = ctx;
+  const parts = await deps.source.retrieveInstances(job.studyInstanceUid, job.seriesInstanceUid, job.instanceUids);
+  if (parts.length !== job.instanceUids.length) {
+    throw new AppError('PACS_UNAVAILABLE', `retrieved ${parts.length} of ${job.instanceUids.length} instances`, { retryable: true });
+  }
+  const tooBig = parts.find((p) => p.length > deps.limits.maxInstanceBytes);
+  if (tooBig) throw new AppError('TOO_LARGE', `an instance of ${tooBig.length} bytes exceeds limits.maxInstanceBytes`);
+  return parts;
+}
