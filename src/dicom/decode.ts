@@ -96,14 +96,16 @@ function readPixelFormat(ds: NaturalDataset): PixelFormat {
 /** dcmjs gives PixelData as an array of ArrayBuffers (one for native data); join them into one view. */
 function pixelBytes(ds: NaturalDataset): Uint8Array {
   const v = ds.PixelData;
-  const parts = (Array.isArray(v) ? v : [v]).filter((p): p is ArrayBuffer | ArrayBufferView => p instanceof ArrayBuffer || ArrayBuffer.isView(p));
+  // Tag check instead of instanceof: buffers may come from another realm (vm contexts, test runners).
+  const isBuffer = (p: unknown): p is ArrayBuffer => Object.prototype.toString.call(p) === '[object ArrayBuffer]';
+  const parts = (Array.isArray(v) ? v : [v]).filter((p): p is ArrayBuffer | ArrayBufferView => isBuffer(p) || ArrayBuffer.isView(p));
   if (parts.length === 0) {
     if (ds.FloatPixelData !== undefined || ds.DoubleFloatPixelData !== undefined) {
       throw unsupported('float pixel data is not supported yet');
     }
     throw new AppError('BAD_DICOM', 'dataset has no PixelData');
   }
-  const views = parts.map((p) => (p instanceof ArrayBuffer ? new Uint8Array(p) : new Uint8Array(p.buffer, p.byteOffset, p.byteLength)));
+  const views = parts.map((p) => (isBuffer(p) ? new Uint8Array(p) : new Uint8Array(p.buffer, p.byteOffset, p.byteLength)));
   if (views.length === 1) return views[0] as Uint8Array;
   const total = views.reduce((n, p) => n + p.byteLength, 0);
   const out = new Uint8Array(total);
