@@ -1,0 +1,66 @@
+import path from 'node:path';
+import { loadModels } from '../models/registry';
+import type { LoadedModel } from '../domain/manifest';
+import { argmaxChannels } from './argmax';
+import { WorkerPoolRuntime } from './worker-pool';
+
+const MODELS = path.join(__dirname, '..', '..', 'models');
+
+describe('WorkerPoolRuntime', () => {
+  let model: LoadedModel;
+  let runtime: WorkerPoolRuntime;
+
+  beforeAll(async () => {
+    const { models } = await loadModels(MODELS);
+    const m = models.find((x) => x.manifest.id === 'brain-mask-2d');
+    if (!m) throw new Error('brain-mask-2d model missing');
+    model = m;
+    runtime = new WorkerPoolRuntime({ workers: 2, intraOpThreads: 1 });
+    await runtime.load(model);
+  });
+
+  afterAll(async () => {
+    await runtime.close();
+  });
+
+  function input(seed: number): Float32Array {
+    const d = new Float32Array(2 * 128 * 128);
+    let s = seed;
+    for (let i = 0; i < d.length; i++) {
+      s = (s * 1103515245 + 12345) & 0x7fffffff;
+      d[i] = (s / 0x7fffffff) * 2 - 1;
+    }
+    return d;
+  }
+
+  // onnxruntime cannot run on jest's main thread (its addon's typed arrays belong to another realm), so the
+  // reference is the worker's raw logits reduced here; the check is that argmax in the worker changes nothing.
+  it('when a batch runs with argmax in the worker, then labels equal argmax of the raw logits', async () => {
+    const data = input(7);
+    const logits = await runtime.run('brain-mask-2d', { type: 'float32', dims: [2, 1, 128, 128], data: data.slice() });
+    expect(logits.dims).toEqual([2, 2, 128, 128]);
+    const reference = argmaxChannels(logits.data as Float32Array, logits.dims);
+    const out = await runtime.run('brain-mask-2d', { type: 'float32', dims: [2, 1, 128, 128], data }, 'argmax-channels');
+    expect(out.type).toBe('uint8');
+    expect(out.dims).toEqual([2, 128, 128]);
+    expect(reference.data.some((v) => v === 1) && reference.data.some((v) => v === 0)).toBe(true);
+    expect(Buffer.from(out.data.buffer).equals(Buffer.from(reference.data.buffer))).toBe(true);
+  });
+
+  it('when several runs are in flight, then each gets its own result', async () => {
+    const runs = [1, 2, 3, 4].map((seed) => runtime.run('brain-mask-2d', { type: 'float32', dims: [2, 1, 128, 128], data: input(seed) }));
+    const outs = await Promise.all(runs);
+    expect(outs.map((o) => o.dims)).toEqual(Array(4).fill([2, 2, 128, 128]));
+    const again = await runtime.run('brain-mask-2d', { type: 'float32', dims: [2, 1, 128, 128], data: input(3) });
+    expect(Buffer.from(again.data.buffer).equals(Buffer.from((outs[2] as { data: Float32Array }).data.buffer))).toBe(true);
+  });
+
+  it('when the manifest names an input the graph lacks, then load fails with MODEL_INVALID naming both', async () => {
+    const bad: LoadedModel = { ...model, manifest: { ...model.manifest, id: 'bad', io: { ...model.manifest.io, input: 'nope' } } };
+    await expect(runtime.load(bad)).rejects.toMatchObject({ code: 'MODEL_INVALID', message: expect.stringContaining('"nope"') });
+  });
+
+  it('when a model is not loaded, then run rejects clearly', async () => {
+    await expect(runtime.run('unknown', { type: 'float32', dims: [1], data: new Float32Array(1) })).rejects.toMatchObject({ code: 'MODEL_INVALID' });
+  });
+});
