@@ -1,0 +1,158 @@
+import type { Bundle, DiagnosticReport, ImagingStudy, Observation, Resource } from '@medplum/fhirtypes';
+import { AppError } from '../../src/domain/errors';
+import { studyIdentifier } from '../../src/fhir/identifiers';
+import type { FhirSink, StudyReports } from '../../src/ports/fhir-sink';
+import { fhirCallError } from './fhir-errors';
+import { KeyedMutex } from './keyed-mutex';
+
+type FhirKit = typeof import('fhir-kit-client', { with: { 'resolution-mode': 'import' } });
+type Client = InstanceType<FhirKit['Client']>;
+
+export interface FhirClientSinkOptions {
+  /** FHIR base URL, e.g. https://fhir.hospital.example/R4 */
+  baseUrl: string;
+  bearerToken?: string;
+  basicAuth?: { username: string; password: string };
+  /** Extra headers sent on every call. */
+  headers?: Record<string, string>;
+  /** Per-call timeout; default 30 s. */
+  timeoutMs?: number;
+  /** Upper bound on search pages followed by reportsForStudy; default 20. */
+  maxPages?: number;
+}
+
+/** fhir-kit-client 2 is ESM only; a real dynamic import() loads it from our CommonJS build. */
+let fhirKit: Promise<FhirKit> | undefined;
+function loadFhirKit(): Promise<FhirKit> {
+  fhirKit ??= import('fhir-kit-client');
+  return fhirKit;
+}
+
+/** Matches "ImagingStudy/123", "https://x/fhir/ImagingStudy/123" and ".../ImagingStudy/123/_history/2". */
+function referenceKey(reference: string | undefined): string | undefined {
+  const m = /(?:^|\/)([A-Z][A-Za-z]+\/[^/]+?)(?:\/_history\/[^/]+)?$/.exec(reference ?? '');
+  return m?.[1];
+}
+
+/** Writes result bundles to (and reads reports from) any FHIR R4 server through fhir-kit-client. */
+export class FhirClientSink implements FhirSink {
+  private readonly options: FhirClientSinkOptions;
+  private readonly locks = new KeyedMutex();
+  private client: Promise<Client> | undefined;
+
+  constructor(options: FhirClientSinkOptions) {
+    this.options = options;
+  }
+
+  /**
+   * Posts the transaction. Calls with the same key run one after another: a conditional create is a search then a
+   * create, and two concurrent ones can both miss and both create.
+   */
+  async writeTransaction(idempotencyKey: string, bundle: Bundle): Promise<Bundle> {
+    return this.locks.run(idempotencyKey, async () => {
+      const client = await this.getClient();
+      let response: Bundle;
+      try {
+        response = (await client.transaction({ body: bundle as never, options: this.requestOptions() })) as unknown as Bundle;
+      } catch (err) {
+        throw fhirCallError(err, 'the result transaction');
+      }
+      if (response?.resourceType !== 'Bundle' || (response.entry?.length ?? 0) !== (bundle.entry?.length ?? 0)) {
+        throw new AppError('FHIR_REJECTED', 'FHIR server answered the transaction without a matching transaction-response', {
+          retryable: false,
+        });
+      }
+      return response;
+    });
+  }
+
+  /**
+   * R4 has no DiagnosticReport search by ImagingStudy, so: find the ImagingStudy by its UID identifier, search the
+   * reports of its subject with their results included, and keep those whose imagingStudy is that study.
+   */
+  async reportsForStudy(studyInstanceUid: string): Promise<StudyReports> {
+    const id = studyIdentifier(studyInstanceUid);
+    const studies = await this.searchAll('ImagingStudy', { identifier: `${id.system}|${id.value}` });
+    const reports: DiagnosticReport[] = [];
+    const observations = new Map<string, Observation>();
+    for (const study of studies.matches as ImagingStudy[]) {
+      const subject = referenceKey(study.subject?.reference);
+      if (!subject || !study.id) continue;
+      const studyKey = `ImagingStudy/${study.id}`;
+      const found = await this.searchAll('DiagnosticReport', { subject, _include: 'DiagnosticReport:result' });
+      const included = new Map(found.included.map((r) => [`${r.resourceType}/${r.id}`, r]));
+      for (const report of found.matches as DiagnosticReport[]) {
+        if (!report.imagingStudy?.some((ref) => referenceKey(ref.reference) === studyKey)) continue;
+        reports.push(report);
+        for (const result of report.result ?? []) {
+          const key = referenceKey(result.reference);
+          const observation = key ? included.get(key) : undefined;
+          if (key && observation?.resourceType === 'Observation') observations.set(key, observation);
+        }
+      }
+    }
+    return { reports, observations: [...observations.values()] };
+  }
+
+  async ping(): Promise<void> {
+    const client = await this.getClient();
+    try {
+      const statement = (await client.capabilityStatement(this.requestOptions())) as Resource;
+      if (statement?.resourceType !== 'CapabilityStatement') {
+        throw new AppError('FHIR_UNAVAILABLE', 'FHIR metadata did not return a CapabilityStatement');
+      }
+    } catch (err) {
+      throw fhirCallError(err, 'GET metadata');
+    }
+  }
+
+  /** Follows next links (bounded) and splits entries into matches and _include'd resources. */
+  private async searchAll(
+    resourceType: string,
+    searchParams: Record<string, string>,
+  ): Promise<{ matches: Resource[]; included: Resource[] }> {
+    const client = await this.getClient();
+    const matches: Resource[] = [];
+    const included: Resource[] = [];
+    const action = `${resourceType} search`;
+    let page: Bundle | undefined;
+    try {
+      page = (await client.search({
+        resourceType,
+        searchParams: { ...searchParams, _count: 100 },
+        options: this.requestOptions(),
+      })) as unknown as Bundle;
+      for (let pages = 1; page; pages++) {
+        for (const entry of page.entry ?? []) {
+          if (!entry.resource) continue;
+          const isInclude = entry.search?.mode === 'include' || entry.resource.resourceType !== resourceType;
+          (isInclude ? included : matches).push(entry.resource);
+        }
+        const hasNext = page.link?.some((l) => l.relation === 'next');
+        if (!hasNext || pages >= (this.options.maxPages ?? 20)) break;
+        page = (await client.nextPage({ bundle: page as never, options: this.requestOptions() })) as Bundle | undefined;
+      }
+    } catch (err) {
+      throw fhirCallError(err, action);
+    }
+    return { matches, included };
+  }
+
+  private requestOptions(): { signal: AbortSignal } {
+    return { signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000) };
+  }
+
+  private getClient(): Promise<Client> {
+    this.client ??= loadFhirKit().then(({ Client }) => {
+      const headers: Record<string, string> = { ...this.options.headers };
+      const { basicAuth, bearerToken } = this.options;
+      if (basicAuth) {
+        headers.authorization = `Basic ${Buffer.from(`${basicAuth.username}:${basicAuth.password}`).toString('base64')}`;
+      }
+      const client = new Client({ baseUrl: this.options.baseUrl.replace(/\/+$/, ''), customHeaders: headers });
+      if (bearerToken) client.bearerToken = bearerToken;
+      return client;
+    });
+    return this.client;
+  }
+}
