@@ -1,0 +1,138 @@
+/**
+ * Content items of the Segmentation IOD: segment descriptions, functional groups, dimensions and references.
+ * Each builder returns a naturalized (dcmjs keyword) fragment; sop.ts assembles them into the dataset.
+ */
+import type { NaturalDataset } from 'dcmjs';
+import { CODES, type Code } from '../../domain/codes';
+import type { SegmentDefinition } from '../../domain/manifest';
+import type { Orientation6, Vec3 } from '../../domain/study';
+import type { SliceSource } from '../../domain/volume';
+import { SegmentAlgorithmType, Tag } from './enums';
+
+export interface AlgorithmIdentification {
+  name: string;
+  version: string;
+}
+
+/** A Code Sequence Macro item (PS3.3 Table 8.8-1). */
+export function codeItem(code: Code): NaturalDataset {
+  return { CodeValue: code.value, CodingSchemeDesignator: code.scheme, CodeMeaning: code.meaning };
+}
+
+/** Algorithm Identification Macro: our algorithms are always family DCM 123110 "Artificial Intelligence". */
+export function algorithmIdentification(algorithm: AlgorithmIdentification): NaturalDataset {
+  return {
+    AlgorithmFamilyCodeSequence: [codeItem(CODES.artificialIntelligence)],
+    AlgorithmName: algorithm.name,
+    AlgorithmVersion: algorithm.version,
+  };
+}
+
+/** One Segment Sequence item (C.8.20.2 Segment Description Macro) for an automatic, AI-made segment. */
+export function segmentDescription(
+  segment: SegmentDefinition,
+  segmentNumber: number,
+  algorithm: AlgorithmIdentification,
+): NaturalDataset {
+  // The type modifier (e.g. laterality) lives inside the property type item, as the standard nests it.
+  const typeItem = codeItem(segment.type);
+  if (segment.typeModifier) typeItem.SegmentedPropertyTypeModifierCodeSequence = [codeItem(segment.typeModifier)];
+  const item: NaturalDataset = {
+    SegmentNumber: segmentNumber,
+    SegmentLabel: segment.label,
+    SegmentedPropertyCategoryCodeSequence: [codeItem(segment.category)],
+    SegmentedPropertyTypeCodeSequence: [typeItem],
+    SegmentAlgorithmType: SegmentAlgorithmType.AUTOMATIC,
+    SegmentAlgorithmName: algorithm.name,
+    SegmentationAlgorithmIdentificationSequence: [algorithmIdentification(algorithm)],
+  };
+  if (segment.recommendedDisplayCIELabValue) item.RecommendedDisplayCIELabValue = [...segment.recommendedDisplayCIELabValue];
+  return item;
+}
+
+export interface SharedGeometry {
+  orientation: Orientation6;
+  /** [row spacing, column spacing] as DICOM PixelSpacing. */
+  pixelSpacing: [number, number];
+  sliceThickness?: number;
+  spacingBetweenSlices?: number;
+}
+
+/** Shared Functional Groups: every frame has the source's orientation and pixel measures. */
+export function sharedFunctionalGroups(geometry: SharedGeometry): NaturalDataset {
+  const pixelMeasures: NaturalDataset = { PixelSpacing: [...geometry.pixelSpacing] };
+  if (geometry.sliceThickness !== undefined) pixelMeasures.SliceThickness = geometry.sliceThickness;
+  if (geometry.spacingBetweenSlices !== undefined) pixelMeasures.SpacingBetweenSlices = geometry.spacingBetweenSlices;
+  return {
+    PlaneOrientationSequence: [{ ImageOrientationPatient: [...geometry.orientation] }],
+    PixelMeasuresSequence: [pixelMeasures],
+  };
+}
+
+export interface FrameContent {
+  segmentNumber: number;
+  /** 0-based index of the source slice in the sorted slice list. */
+  sliceIndex: number;
+  source: SliceSource;
+}
+
+/** Source Image Sequence item: the source instance (and frame) this SEG frame was derived from. */
+function sourceImageItem(source: SliceSource): NaturalDataset {
+  const item: NaturalDataset = {
+    ReferencedSOPClassUID: source.sopClassUid,
+    ReferencedSOPInstanceUID: source.sopInstanceUid,
+    PurposeOfReferenceCodeSequence: [codeItem(CODES.sourceImageForProcessing)],
+  };
+  if (source.frameNumber !== undefined) item.ReferencedFrameNumber = source.frameNumber;
+  return item;
+}
+
+/** One Per-Frame Functional Groups item: derivation, dimension index values, position, segment. */
+export function perFrameFunctionalGroups(frame: FrameContent): NaturalDataset {
+  const position: Vec3 = frame.source.imagePositionPatient;
+  return {
+    DerivationImageSequence: [
+      {
+        DerivationCodeSequence: [codeItem(CODES.segmentation)],
+        SourceImageSequence: [sourceImageItem(frame.source)],
+      },
+    ],
+    FrameContentSequence: [{ DimensionIndexValues: [frame.segmentNumber, frame.sliceIndex + 1] }],
+    PlanePositionSequence: [{ ImagePositionPatient: [...position] }],
+    SegmentIdentificationSequence: [{ ReferencedSegmentNumber: frame.segmentNumber }],
+  };
+}
+
+/** Multi-frame Dimension Module: frames are indexed by segment number, then position along the normal. */
+export function dimensions(dimensionOrganizationUid: string): NaturalDataset {
+  return {
+    DimensionOrganizationSequence: [{ DimensionOrganizationUID: dimensionOrganizationUid }],
+    DimensionOrganizationType: '3D',
+    DimensionIndexSequence: [
+      {
+        DimensionOrganizationUID: dimensionOrganizationUid,
+        DimensionIndexPointer: Tag.ReferencedSegmentNumber,
+        FunctionalGroupPointer: Tag.SegmentIdentificationSequence,
+        DimensionDescriptionLabel: 'ReferencedSegmentNumber',
+      },
+      {
+        DimensionOrganizationUID: dimensionOrganizationUid,
+        DimensionIndexPointer: Tag.ImagePositionPatient,
+        FunctionalGroupPointer: Tag.PlanePositionSequence,
+        DimensionDescriptionLabel: 'ImagePositionPatient',
+      },
+    ],
+  };
+}
+
+/** Common Instance Reference Module: every source instance once, in slice order (viewers need this list). */
+export function referencedSeries(seriesInstanceUid: string, slices: readonly SliceSource[]): NaturalDataset {
+  const seen = new Set<string>();
+  const instances: NaturalDataset[] = [];
+  for (const slice of slices) {
+    if (seen.has(slice.sopInstanceUid)) continue; // multi-frame sources appear once per frame
+    seen.add(slice.sopInstanceUid);
+    instances.push({ ReferencedSOPClassUID: slice.sopClassUid, ReferencedSOPInstanceUID: slice.sopInstanceUid });
+  }
+  return { ReferencedSeriesSequence: [{ SeriesInstanceUID: seriesInstanceUid, ReferencedInstanceSequence: instances }] };
+}

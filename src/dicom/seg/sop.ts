@@ -1,0 +1,236 @@
+/**
+ * The Segmentation SOP instance (PS3.3 A.51), BINARY only. buildSegmentation returns a complete, valid dataset or
+ * throws AppError('SEG_INVALID', reason); nothing is defaulted silently except what docs/seg.md lists.
+ */
+import type { NaturalDataset } from 'dcmjs';
+import { deterministicUid } from '../../domain/identity';
+import type { Vec3 } from '../../domain/study';
+import { IMPLEMENTATION, writePart10 } from '../part10';
+import { packFrames, type FrameSelector } from './bitpack';
+import {
+  dimensions,
+  perFrameFunctionalGroups,
+  referencedSeries,
+  segmentDescription,
+  sharedFunctionalGroups,
+  type FrameContent,
+} from './content';
+import { IMAGE_TYPE, LOSSY_IMAGE_COMPRESSION_NONE, SEGMENTATION_STORAGE_SOP_CLASS_UID, SegmentationType } from './enums';
+import type { SegOptions, Segmentation } from './types';
+import { cross, dot, segInvalid, validateOptions } from './validate';
+
+/** Patient, Clinical Trial Subject, General Study, Patient Study and Clinical Trial Study attributes, copied verbatim. */
+const COPIED_FROM_SOURCE = [
+  'PatientName', 'PatientID', 'IssuerOfPatientID', 'IssuerOfPatientIDQualifiersSequence', 'TypeOfPatientID',
+  'PatientBirthDate', 'PatientBirthTime', 'PatientSex', 'OtherPatientIDsSequence', 'OtherPatientNames',
+  'EthnicGroup', 'PatientComments', 'PatientSpeciesDescription', 'PatientSpeciesCodeSequence',
+  'PatientBreedDescription', 'PatientBreedCodeSequence', 'BreedRegistrationSequence', 'ResponsiblePerson',
+  'ResponsiblePersonRole', 'ResponsibleOrganization', 'PatientIdentityRemoved', 'DeidentificationMethod',
+  'DeidentificationMethodCodeSequence', 'QualityControlSubject',
+  'ClinicalTrialSponsorName', 'ClinicalTrialProtocolID', 'ClinicalTrialProtocolName', 'ClinicalTrialSiteID',
+  'ClinicalTrialSiteName', 'ClinicalTrialSubjectID', 'ClinicalTrialSubjectReadingID',
+  'StudyInstanceUID', 'StudyDate', 'StudyTime', 'ReferringPhysicianName', 'ReferringPhysicianIdentificationSequence',
+  'ConsultingPhysicianName', 'StudyID', 'AccessionNumber', 'IssuerOfAccessionNumberSequence', 'StudyDescription',
+  'PhysiciansOfRecord', 'NameOfPhysiciansReadingStudy', 'RequestingService', 'ProcedureCodeSequence',
+  'ReasonForPerformedProcedureCodeSequence',
+  'AdmittingDiagnosesDescription', 'PatientAge', 'PatientSize', 'PatientWeight', 'PatientBodyMassIndex',
+  'Occupation', 'AdditionalPatientHistory', 'PregnancyStatus', 'SmokingStatus', 'PatientSexNeutered',
+  'ClinicalTrialTimePointID', 'ClinicalTrialTimePointDescription', 'ConsentForClinicalTrialUseSequence',
+  'PositionReferenceIndicator',
+] as const;
+
+/** Type 2 attributes among those: present, empty, when the source lacks them. */
+const TYPE2_IF_ABSENT = [
+  'PatientName', 'PatientID', 'PatientBirthDate', 'PatientSex', 'StudyDate', 'StudyTime', 'ReferringPhysicianName',
+  'StudyID', 'AccessionNumber', 'PositionReferenceIndicator',
+] as const;
+
+/** Slice spacings that differ by less than this are "uniform" (mm). */
+const UNIFORM_SPACING_TOLERANCE_MM = 1e-3;
+const LO_MAX = 64;
+
+function pad2(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+/** DICOM DA and TM in the service's local time, as the source's own dates are (no TimezoneOffsetFromUTC). */
+function dicomDateTime(date: Date): { date: string; time: string } {
+  return {
+    date: `${date.getFullYear()}${pad2(date.getMonth() + 1)}${pad2(date.getDate())}`,
+    time: `${pad2(date.getHours())}${pad2(date.getMinutes())}${pad2(date.getSeconds())}`,
+  };
+}
+
+/** The notice goes first so that truncation to LO length can never drop it. */
+function withNotice(notice: string | undefined, text: string | undefined): string | undefined {
+  const joined = [notice?.trim(), text?.trim()].filter((s): s is string => !!s).join(' - ');
+  return joined === '' ? undefined : joined.slice(0, LO_MAX);
+}
+
+function hasNonAscii(value: unknown): boolean {
+  if (typeof value === 'string') return [...value].some((ch) => ch.charCodeAt(0) > 0x7f);
+  if (Array.isArray(value)) return value.some(hasNonAscii);
+  if (value && typeof value === 'object' && !(value instanceof ArrayBuffer) && !ArrayBuffer.isView(value)) {
+    return Object.values(value).some(hasNonAscii);
+  }
+  return false;
+}
+
+/**
+ * Which label values occur on which slice: present[k * 256 + v] = 1. One pass over the label map; it also finds
+ * labels that no segment defines.
+ */
+function scanLabels(data: Uint8Array, pixelsPerSlice: number, slices: number): Uint8Array {
+  const present = new Uint8Array(slices * 256);
+  for (let k = 0; k < slices; k++) {
+    const base = k * 256;
+    const end = (k + 1) * pixelsPerSlice;
+    for (let i = k * pixelsPerSlice; i < end; i++) {
+      const v = data[i]!;
+      if (v !== 0) present[base + v] = 1;
+    }
+  }
+  return present;
+}
+
+/** The spacing between consecutive slices along the normal when it is uniform, else undefined. */
+function uniformSpacing(positions: readonly Vec3[], normal: Vec3): number | undefined {
+  if (positions.length < 2) return undefined;
+  const along = positions.map((p) => dot(p, normal));
+  const first = Math.abs(along[1]! - along[0]!);
+  for (let k = 2; k < along.length; k++) {
+    if (Math.abs(Math.abs(along[k]! - along[k - 1]!) - first) > UNIFORM_SPACING_TOLERANCE_MM) return undefined;
+  }
+  // Rounded to µm: the value is derived, and a long float would not fit a DS anyway.
+  return Math.round(first * 1000) / 1000;
+}
+
+export function buildSegmentation(options: SegOptions): Segmentation {
+  validateOptions(options);
+  const { source, labelMap, segments } = options;
+  const pixelsPerFrame = labelMap.rows * labelMap.columns;
+
+  const present = scanLabels(labelMap.data, pixelsPerFrame, labelMap.slices);
+  const defined = new Set(segments.map((s) => s.labelValue));
+  const undefinedLabels: number[] = [];
+  for (let v = 1; v < 256; v++) {
+    if (defined.has(v)) continue;
+    for (let k = 0; k < labelMap.slices; k++) {
+      if (present[k * 256 + v]) {
+        undefinedLabels.push(v);
+        break;
+      }
+    }
+  }
+  if (undefinedLabels.length > 0) {
+    throw segInvalid(`label map contains values without a segment definition: ${undefinedLabels.join(', ')}`);
+  }
+
+  // Frames by segment number, then slice order; slices without voxels of a segment get no frame.
+  const frames: FrameContent[] = [];
+  const selectors: FrameSelector[] = [];
+  segments.forEach((segment, s) => {
+    for (let k = 0; k < labelMap.slices; k++) {
+      if (!present[k * 256 + segment.labelValue]) continue;
+      frames.push({ segmentNumber: s + 1, sliceIndex: k, source: source.slices[k]! });
+      selectors.push({ offset: k * pixelsPerFrame, value: segment.labelValue });
+    }
+  });
+  if (frames.length === 0) {
+    // Empty-result policy: NumberOfFrames must be > 0, so an empty result is one all-zero frame of segment 1 on
+    // the first source slice. The label map is all background here, so packing that slice gives zeros.
+    frames.push({ segmentNumber: 1, sliceIndex: 0, source: source.slices[0]! });
+    selectors.push({ offset: 0, value: segments[0]!.labelValue });
+  }
+  const pixelData = packFrames(labelMap.data, pixelsPerFrame, selectors);
+
+  const row: Vec3 = [source.orientation[0], source.orientation[1], source.orientation[2]];
+  const col: Vec3 = [source.orientation[3], source.orientation[4], source.orientation[5]];
+  const spacingBetweenSlices = uniformSpacing(source.slices.map((s) => s.imagePositionPatient), cross(row, col));
+  const content = dicomDateTime(options.contentDateTime);
+
+  const copied: NaturalDataset = {};
+  for (const keyword of COPIED_FROM_SOURCE) {
+    if (source.dataset[keyword] !== undefined) copied[keyword] = source.dataset[keyword];
+  }
+  for (const keyword of TYPE2_IF_ABSENT) {
+    if (copied[keyword] === undefined || copied[keyword] === null) copied[keyword] = '';
+  }
+  // dcmjs writes UTF-8; say so when any copied value needs it (it reports ISO_IR 192 for sources it decoded).
+  const sourceCharset = source.dataset.SpecificCharacterSet;
+  const specificCharacterSet =
+    sourceCharset !== undefined && sourceCharset !== null && sourceCharset !== ''
+      ? sourceCharset
+      : hasNonAscii([copied, options.seriesDescription, options.contentDescription, options.contentCreatorName,
+            options.clinicalUseNotice, options.segments, options.algorithm, options.equipment])
+        ? 'ISO_IR 192'
+        : undefined;
+
+  const dataset: NaturalDataset = {
+    ...(specificCharacterSet === undefined ? {} : { SpecificCharacterSet: specificCharacterSet }),
+    // SOP Common
+    SOPClassUID: SEGMENTATION_STORAGE_SOP_CLASS_UID,
+    SOPInstanceUID: options.sopInstanceUid,
+    InstanceCreationDate: content.date,
+    InstanceCreationTime: content.time,
+    // Patient, General Study, Patient Study (+ Frame of Reference's PositionReferenceIndicator)
+    ...copied,
+    // General Series + Segmentation Series
+    Modality: 'SEG',
+    SeriesInstanceUID: options.seriesInstanceUid,
+    SeriesNumber: options.seriesNumber,
+    SeriesDate: content.date,
+    SeriesTime: content.time,
+    SeriesDescription: withNotice(options.clinicalUseNotice, options.seriesDescription) ?? '',
+    // Frame of Reference
+    FrameOfReferenceUID: source.frameOfReferenceUid,
+    // General + Enhanced General Equipment
+    Manufacturer: options.equipment.manufacturer,
+    ManufacturerModelName: options.equipment.manufacturerModelName,
+    DeviceSerialNumber: options.equipment.deviceSerialNumber,
+    SoftwareVersions: [...options.equipment.softwareVersions],
+    // General Image, Segmentation Image (Content Identification), Multi-frame Functional Groups
+    InstanceNumber: options.instanceNumber,
+    ContentDate: content.date,
+    ContentTime: content.time,
+    ImageType: [...IMAGE_TYPE],
+    ContentLabel: options.contentLabel,
+    ContentDescription: withNotice(options.clinicalUseNotice, options.contentDescription) ?? '',
+    ContentCreatorName: options.contentCreatorName ?? '',
+    LossyImageCompression: LOSSY_IMAGE_COMPRESSION_NONE,
+    SegmentationType: SegmentationType.BINARY,
+    SegmentSequence: segments.map((segment, s) => segmentDescription(segment, s + 1, options.algorithm)),
+    // Image Pixel: 1-bit MONOCHROME2
+    SamplesPerPixel: 1,
+    PhotometricInterpretation: 'MONOCHROME2',
+    Rows: labelMap.rows,
+    Columns: labelMap.columns,
+    BitsAllocated: 1,
+    BitsStored: 1,
+    HighBit: 0,
+    PixelRepresentation: 0,
+    NumberOfFrames: frames.length,
+    SharedFunctionalGroupsSequence: [
+      sharedFunctionalGroups({
+        orientation: source.orientation,
+        pixelSpacing: source.pixelSpacing,
+        ...(source.sliceThickness === undefined ? {} : { sliceThickness: source.sliceThickness }),
+        ...(spacingBetweenSlices === undefined ? {} : { spacingBetweenSlices }),
+      }),
+    ],
+    PerFrameFunctionalGroupsSequence: frames.map(perFrameFunctionalGroups),
+    // Multi-frame Dimension (one organization, UID derived from the SOP instance so rebuilds are identical)
+    ...dimensions(deterministicUid(options.sopInstanceUid, 'seg-dimension-organization')),
+    // Common Instance Reference
+    ...referencedSeries(source.seriesInstanceUid, source.slices),
+    PixelData: [pixelData.buffer],
+    _vrMap: { PixelData: 'OB' },
+  };
+
+  return {
+    dataset,
+    numberOfFrames: frames.length,
+    frameSegments: frames.map((f) => f.segmentNumber),
+    toPart10: () => writePart10(dataset, IMPLEMENTATION),
+  };
+}

@@ -1,0 +1,361 @@
+/**
+ * SEG encoder against outside oracles (REFERENCE.md A): synthetic MR series are written as Part 10 files, a SEG is
+ * built from them, written, read back and decoded, and checked against the geometry the masks were drawn in;
+ * dciodvfy (A.13) and dcentvfy (A.3) judge the files.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NaturalDataset } from 'dcmjs';
+import { CODES } from '../../src/domain/codes';
+import type { SegmentDefinition } from '../../src/domain/manifest';
+import type { Orientation6, Vec3 } from '../../src/domain/study';
+import type { SliceSource } from '../../src/domain/volume';
+import { IMPLEMENTATION, nums, num, readPart10, str, writePart10 } from '../../src/dicom/part10';
+import { buildSegmentation, decodeSegmentation, SEGMENTATION_STORAGE_SOP_CLASS_UID } from '../../src/dicom/seg';
+
+const MR_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.4';
+const ROWS = 61;
+const COLUMNS = 63;
+const SLICES = 7;
+const PIXEL_SPACING: [number, number] = [0.9, 1.1]; // [row spacing, column spacing]
+const SLICE_SPACING = 2.5;
+
+function hasTool(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
+}
+const TOOLS_PRESENT = hasTool('dciodvfy') && hasTool('dcentvfy');
+if (!TOOLS_PRESENT) console.error('seg-encoder integration tests skipped: dciodvfy/dcentvfy (dicom3tools) not installed');
+const describeWithTools = TOOLS_PRESENT ? describe : describe.skip;
+
+const add = (a: Vec3, b: Vec3): Vec3 => [a[0] + b[0], a[1] + b[1], a[2] + b[2]];
+const scale = (a: Vec3, s: number): Vec3 => [a[0] * s, a[1] * s, a[2] * s];
+const dot = (a: Vec3, b: Vec3): number => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+const cross = (a: Vec3, b: Vec3): Vec3 => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+const rowDir = (o: Orientation6): Vec3 => [o[0], o[1], o[2]];
+const colDir = (o: Orientation6): Vec3 => [o[3], o[4], o[5]];
+
+/** An oblique plane: axial rotated 20 degrees about x, then 15 degrees about z. */
+function obliqueOrientation(): Orientation6 {
+  const a = (20 * Math.PI) / 180;
+  const b = (15 * Math.PI) / 180;
+  const rotX = (v: Vec3): Vec3 => [v[0], v[1] * Math.cos(a) - v[2] * Math.sin(a), v[1] * Math.sin(a) + v[2] * Math.cos(a)];
+  const rotZ = (v: Vec3): Vec3 => [v[0] * Math.cos(b) - v[1] * Math.sin(b), v[0] * Math.sin(b) + v[1] * Math.cos(b), v[2]];
+  const r = rotZ(rotX([1, 0, 0]));
+  const c = rotZ(rotX([0, 1, 0]));
+  return [...r, ...c] as Orientation6;
+}
+
+const ORIENTATIONS: Record<string, Orientation6> = {
+  axial: [1, 0, 0, 0, 1, 0],
+  sagittal: [0, 1, 0, 0, 0, -1],
+  oblique: obliqueOrientation(),
+};
+
+const STUDY = {
+  StudyInstanceUID: '2.25.301866524419129388510394779432658211111',
+  SeriesInstanceUID: '2.25.301866524419129388510394779432658222222',
+  FrameOfReferenceUID: '2.25.301866524419129388510394779432658233333',
+};
+
+/** Writes a synthetic MR series (one instance per slice) and returns the file paths in slice order. */
+function writeSourceSeries(dir: string, orientation: Orientation6): string[] {
+  const normal = cross(rowDir(orientation), colDir(orientation));
+  const origin: Vec3 = [-30.25, -40.5, 12.75];
+  const paths: string[] = [];
+  for (let k = 0; k < SLICES; k++) {
+    const pixels = new Uint16Array(ROWS * COLUMNS).map((_, p) => (p * 7 + k * 13) % 4096);
+    const dataset: NaturalDataset = {
+      SpecificCharacterSet: 'ISO_IR 100',
+      SOPClassUID: MR_IMAGE_STORAGE,
+      SOPInstanceUID: `2.25.4000000000000000000000000000000${k + 10}`,
+      PatientName: 'Synthetic^Segmentation^Test',
+      PatientID: 'SEGTEST-0001',
+      IssuerOfPatientID: 'CLINICAL-AI-TEST',
+      PatientBirthDate: '19700101',
+      PatientSex: 'O',
+      PatientAge: '054Y',
+      PatientWeight: 70.5,
+      StudyInstanceUID: STUDY.StudyInstanceUID,
+      StudyDate: '20240102',
+      StudyTime: '101112',
+      ReferringPhysicianName: 'Referrer^Rita',
+      StudyID: 'S1',
+      AccessionNumber: 'ACC-0001',
+      StudyDescription: 'Synthetic brain MR',
+      Modality: 'MR',
+      SeriesInstanceUID: STUDY.SeriesInstanceUID,
+      SeriesNumber: 3,
+      SeriesDescription: 'T1 synthetic',
+      FrameOfReferenceUID: STUDY.FrameOfReferenceUID,
+      PositionReferenceIndicator: '',
+      Manufacturer: 'Synthetic Scanner Co',
+      InstanceNumber: k + 1,
+      ImageType: ['ORIGINAL', 'PRIMARY', 'OTHER'],
+      ImagePositionPatient: add(origin, scale(normal, k * SLICE_SPACING)),
+      ImageOrientationPatient: [...orientation],
+      PixelSpacing: [...PIXEL_SPACING],
+      SliceThickness: 2,
+      SamplesPerPixel: 1,
+      PhotometricInterpretation: 'MONOCHROME2',
+      Rows: ROWS,
+      Columns: COLUMNS,
+      BitsAllocated: 16,
+      BitsStored: 12,
+      HighBit: 11,
+      PixelRepresentation: 0,
+      PixelData: [pixels.buffer],
+      _vrMap: { PixelData: 'OW' },
+    };
+    const path = join(dir, `mr-${k}.dcm`);
+    writeFileSync(path, writePart10(dataset, IMPLEMENTATION));
+    paths.push(path);
+  }
+  return paths;
+}
+
+interface ReadSource {
+  dataset: NaturalDataset;
+  slice: SliceSource;
+}
+
+function readSource(path: string): ReadSource {
+  const { dataset } = readPart10(readFileSync(path));
+  const ipp = nums(dataset, 'ImagePositionPatient', 3) as Vec3;
+  return {
+    dataset,
+    slice: { sopInstanceUid: str(dataset, 'SOPInstanceUID')!, sopClassUid: str(dataset, 'SOPClassUID')!, imagePositionPatient: ipp },
+  };
+}
+
+/** The test's own sorter: by position along the slice normal, ascending. */
+function sortAlongNormal(sources: ReadSource[], orientation: Orientation6): ReadSource[] {
+  const normal = cross(rowDir(orientation), colDir(orientation));
+  return [...sources].sort((a, b) => dot(a.slice.imagePositionPatient, normal) - dot(b.slice.imagePositionPatient, normal));
+}
+
+/** Deterministic shuffle (LCG), so a failure reproduces. */
+function shuffled<T>(values: T[], seed: number): T[] {
+  const out = [...values];
+  let state = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    const j = state % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+const SEGMENTS: SegmentDefinition[] = [
+  { labelValue: 3, label: 'Brain', category: CODES.anatomicalStructure, type: CODES.brain },
+  {
+    labelValue: 1,
+    label: 'Lesion',
+    category: CODES.morphologicallyAbnormalStructure,
+    type: { value: '108369006', scheme: 'SCT', meaning: 'Neoplasm' },
+    typeModifier: { value: '7771000', scheme: 'SCT', meaning: 'Left' },
+    recommendedDisplayCIELabValue: [43803, 26565, 37722],
+  },
+  // Defined but never present: must get no frames.
+  { labelValue: 7, label: 'Hemorrhage', category: CODES.morphologicallyAbnormalStructure, type: { value: '50960005', scheme: 'SCT', meaning: 'Hemorrhage' } },
+];
+
+/**
+ * The masks live in patient space, so the expected label of a voxel does not depend on slice order:
+ * a sphere of "Brain" (label 3) with a "Lesion" (label 1) inside it on one side.
+ */
+function expectedLabel(p: Vec3, center: Vec3): number {
+  const d = Math.hypot(p[0] - center[0], p[1] - center[1], p[2] - center[2]);
+  if (d < 3.5 && p[0] > center[0]) return 1;
+  if (d < 6) return 3;
+  return 0;
+}
+
+function voxelPosition(slice: SliceSource, orientation: Orientation6, i: number, j: number): Vec3 {
+  // PixelSpacing[1] is the distance between columns (along the row direction), [0] between rows.
+  return add(slice.imagePositionPatient, add(scale(rowDir(orientation), i * PIXEL_SPACING[1]), scale(colDir(orientation), j * PIXEL_SPACING[0])));
+}
+
+function drawLabelMap(slices: SliceSource[], orientation: Orientation6, center: Vec3): Uint8Array {
+  const data = new Uint8Array(ROWS * COLUMNS * slices.length);
+  slices.forEach((slice, k) => {
+    for (let j = 0; j < ROWS; j++) {
+      for (let i = 0; i < COLUMNS; i++) data[k * ROWS * COLUMNS + j * COLUMNS + i] = expectedLabel(voxelPosition(slice, orientation, i, j), center);
+    }
+  });
+  return data;
+}
+
+/** Runs a dicom3tools command; they write findings to stderr and exit non-zero on errors. */
+function run(command: string, args: string[]): { status: number | null; output: string } {
+  const result = spawnSync(command, args, { encoding: 'utf8' });
+  return { status: result.status, output: `${result.stdout ?? ''}${result.stderr ?? ''}` };
+}
+
+/** dciodvfy -new prints the IOD name, then one line per finding; "Error" lines break the IOD. */
+function expectNoIodErrors(path: string, label: string): void {
+  const { output } = run('dciodvfy', ['-new', path]);
+  const errors = output.split('\n').filter((line) => line.includes('Error'));
+  if (errors.length > 0) console.error(`dciodvfy errors for ${label}:\n${output}`);
+  expect(errors).toEqual([]);
+  expect(output).toContain('Segmentation');
+}
+
+/**
+ * dcentvfy compares patient/study (and other entity) attributes across files. A differing value prints
+ * "Error - String attribute has different value - Element=<X> IE=<Patient|Study> ..." and exits 1; an attribute
+ * present in one file only prints "Warning - Attribute present in one instance but not the other ...". Consistent
+ * files print nothing and exit 0, which is what we require.
+ */
+function entityCheck(paths: string[]): { status: number | null; output: string } {
+  return run('dcentvfy', paths);
+}
+
+interface BuildVariant {
+  /** Draw nothing: the empty-result policy applies. */
+  empty?: boolean;
+  /** Changes the source header handed to the encoder (negative controls). */
+  header?: (dataset: NaturalDataset) => NaturalDataset;
+}
+
+function buildFromFiles(paths: string[], orientation: Orientation6, centerSlice: number, variant: BuildVariant = {}) {
+  const sorted = sortAlongNormal(paths.map(readSource), orientation);
+  const slices = sorted.map((s) => s.slice);
+  const first = (variant.header ?? ((d) => d))(sorted[0]!.dataset);
+  // The sphere sits at the middle of a given slice, off the pixel grid's centre, so it misses some slices.
+  const center = voxelPosition(slices[centerSlice]!, orientation, 30.5, 28.5);
+  const labels = variant.empty ? new Uint8Array(ROWS * COLUMNS * slices.length) : drawLabelMap(slices, orientation, center);
+  const seg = buildSegmentation({
+    source: {
+      dataset: first,
+      slices,
+      orientation: nums(first, 'ImageOrientationPatient', 6) as Orientation6,
+      pixelSpacing: nums(first, 'PixelSpacing', 2) as [number, number],
+      sliceThickness: num(first, 'SliceThickness'),
+      frameOfReferenceUid: str(first, 'FrameOfReferenceUID')!,
+      seriesInstanceUid: str(first, 'SeriesInstanceUID')!,
+    },
+    labelMap: { rows: ROWS, columns: COLUMNS, slices: slices.length, data: labels },
+    segments: SEGMENTS,
+    seriesInstanceUid: '2.25.301866524419129388510394779432658244444',
+    sopInstanceUid: '2.25.301866524419129388510394779432658255555',
+    seriesNumber: 9001,
+    instanceNumber: 1,
+    seriesDescription: 'AI brain segmentation',
+    contentLabel: 'BRAIN_AI',
+    contentDescription: 'Brain and lesion',
+    contentCreatorName: 'ClinicalAI^Service',
+    algorithm: { name: 'synthetic-brain', version: '1.2.3' },
+    equipment: {
+      manufacturer: 'Clinical AI Project',
+      manufacturerModelName: 'clinical-ai',
+      deviceSerialNumber: 'test-0001',
+      softwareVersions: ['clinical-ai 0.1.0', 'synthetic-brain 1.2.3'],
+    },
+    clinicalUseNotice: 'NOT FOR CLINICAL USE',
+    contentDateTime: new Date(2024, 0, 2, 11, 12, 13),
+  });
+  return { seg, slices, labels };
+}
+
+describeWithTools('SEG encoder against dicom3tools and a round trip', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'seg-encoder-'));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const [name, orientation] of Object.entries(ORIENTATIONS)) {
+    for (const order of ['reversed', 'shuffled'] as const) {
+      test(`when a ${name} series arrives ${order}, then the decoded SEG equals the drawn masks on every source slice`, () => {
+        const caseDir = join(dir, `${name}-${order}`);
+        mkdirSync(join(caseDir, 'source'), { recursive: true });
+        const written = writeSourceSeries(join(caseDir, 'source'), orientation);
+        const arrived = order === 'reversed' ? [...written].reverse() : shuffled(written, 42);
+        const { seg, slices, labels } = buildFromFiles(arrived, orientation, 2);
+
+        const segPath = join(caseDir, 'seg.dcm');
+        writeFileSync(segPath, seg.toPart10());
+        const { dataset, transferSyntaxUid, meta } = readPart10(readFileSync(segPath));
+        expect(transferSyntaxUid).toBe('1.2.840.10008.1.2.1');
+        expect(meta.MediaStorageSOPClassUID).toBe(SEGMENTATION_STORAGE_SOP_CLASS_UID);
+
+        // Round trip: the decoded segment numbers map back to exactly the label values that were encoded.
+        const decoded = decodeSegmentation(dataset, { rows: ROWS, columns: COLUMNS, slices });
+        expect(decoded.segmentNumbers).toEqual([1, 2, 3]);
+        const labelOfSegment = [0, ...SEGMENTS.map((s) => s.labelValue)];
+        const back = decoded.labelMap.map((n) => labelOfSegment[n]!);
+        expect(Buffer.from(back).equals(Buffer.from(labels))).toBe(true);
+        // Both drawn segments reach some slices but not all; the empty segment 3 has no frames.
+        const frameSegments = seg.frameSegments;
+        expect(frameSegments.filter((s) => s === 1).length).toBeGreaterThan(0);
+        expect(frameSegments.filter((s) => s === 1).length).toBeLessThan(SLICES);
+        expect(frameSegments.filter((s) => s === 2).length).toBeGreaterThan(0);
+        expect(frameSegments).not.toContain(3);
+        expect(num(dataset, 'NumberOfFrames')).toBe(frameSegments.length);
+
+        // Geometry: each frame's position is its referenced source instance's position, read from the source file.
+        const sourceByUid = new Map(readdirSync(join(caseDir, 'source')).map((f) => {
+          const s = readSource(join(caseDir, 'source', f));
+          return [s.slice.sopInstanceUid, s.slice.imagePositionPatient] as const;
+        }));
+        const perFrame = dataset.PerFrameFunctionalGroupsSequence as NaturalDataset[];
+        expect(perFrame).toHaveLength(frameSegments.length);
+        perFrame.forEach((item, f) => {
+          const derivation = (item.DerivationImageSequence as NaturalDataset[])[0]!;
+          const ref = (derivation.SourceImageSequence as NaturalDataset[])[0]!;
+          const ipp = nums((item.PlanePositionSequence as NaturalDataset[])[0]!, 'ImagePositionPatient', 3);
+          expect(ipp).toEqual(sourceByUid.get(str(ref, 'ReferencedSOPInstanceUID')!));
+          const dims = (item.FrameContentSequence as NaturalDataset[])[0]!.DimensionIndexValues as number[];
+          const k = slices.findIndex((s) => s.sopInstanceUid === str(ref, 'ReferencedSOPInstanceUID'));
+          expect(dims).toEqual([frameSegments[f], k + 1]);
+        });
+
+        // Oracles: dciodvfy finds no error, dcentvfy no inconsistency between the source files and the SEG.
+        expectNoIodErrors(segPath, `${name}-${order}`);
+        const sources = readdirSync(join(caseDir, 'source')).map((f) => join(caseDir, 'source', f));
+        expect(entityCheck([...sources, segPath])).toEqual({ status: 0, output: '' });
+      });
+    }
+  }
+
+  test('when no segment has any voxel, then the SEG holds one all-zero frame of segment 1 on the first slice and dciodvfy accepts it', () => {
+    const caseDir = join(dir, 'empty');
+    mkdirSync(join(caseDir, 'source'), { recursive: true });
+    const written = writeSourceSeries(join(caseDir, 'source'), ORIENTATIONS.axial!);
+    const { seg, slices } = buildFromFiles(shuffled(written, 7), ORIENTATIONS.axial!, 2, { empty: true });
+    const segPath = join(caseDir, 'seg.dcm');
+    writeFileSync(segPath, seg.toPart10());
+    const { dataset } = readPart10(readFileSync(segPath));
+
+    expect(num(dataset, 'NumberOfFrames')).toBe(1);
+    expect(seg.frameSegments).toEqual([1]);
+    const item = (dataset.PerFrameFunctionalGroupsSequence as NaturalDataset[])[0]!;
+    const ref = ((item.DerivationImageSequence as NaturalDataset[])[0]!.SourceImageSequence as NaturalDataset[])[0]!;
+    expect(str(ref, 'ReferencedSOPInstanceUID')).toBe(slices[0]!.sopInstanceUid);
+    expect(decodeSegmentation(dataset, { rows: ROWS, columns: COLUMNS, slices }).labelMap.every((v) => v === 0)).toBe(true);
+    expectNoIodErrors(segPath, 'empty');
+    const sources = readdirSync(join(caseDir, 'source')).map((f) => join(caseDir, 'source', f));
+    expect(entityCheck([...sources, segPath])).toEqual({ status: 0, output: '' });
+  });
+
+  test('when the header given to the encoder names another patient, then dcentvfy reports the inconsistency (the oracle can fail)', () => {
+    const caseDir = join(dir, 'control');
+    mkdirSync(join(caseDir, 'source'), { recursive: true });
+    const written = writeSourceSeries(join(caseDir, 'source'), ORIENTATIONS.axial!);
+    const { seg } = buildFromFiles(written, ORIENTATIONS.axial!, 2, {
+      header: (d) => ({ ...d, PatientName: 'Other^Patient', StudyDate: '20000101' }),
+    });
+    const segPath = join(caseDir, 'seg.dcm');
+    writeFileSync(segPath, seg.toPart10());
+
+    const { status, output } = entityCheck([...written, segPath]);
+    expect(status).not.toBe(0);
+    const errorLines = output.split('\n').filter((line) => line.startsWith('Error - '));
+    expect(errorLines.some((line) => line.includes('Element=<PatientName> IE=<Patient>'))).toBe(true);
+    expect(errorLines.some((line) => line.includes('Element=<StudyDate> IE=<Study>'))).toBe(true);
+  });
+});
