@@ -31,10 +31,8 @@ async function rejection(promise: Promise<unknown>): Promise<AppError> {
 /** A QIDO search done with the library directly, as an independent check of what Orthanc holds. */
 async function qidoInstances(studyUid: string): Promise<string[]> {
   const client = new api.DICOMwebClient({ url: orthanc.dicomWebUrl, headers: { Authorization: orthanc.authorization }, verbose: false, singlepart: false });
-  const found = (await (client.searchForInstances as (o: object) => Promise<Record<string, { Value?: string[] }>[]>)({
-    studyInstanceUID: studyUid,
-    request: { instance: new XMLHttpRequest() },
-  })) ?? [];
+  const search = client as unknown as { searchForInstances(o: object): Promise<Record<string, { Value?: string[] }>[] | undefined> };
+  const found = (await search.searchForInstances({ studyInstanceUID: studyUid, request: { instance: new XMLHttpRequest() } })) ?? [];
   return found.map((ds) => ds['00080018']?.Value?.[0] ?? '');
 }
 
