@@ -1,5 +1,5 @@
 /**
- * Regenerates the bundled sample study (test/fixtures/sample-mr/) from the Colin27 T1 template shipped by Debian's
+ * Regenerates the bundled sample study (test/fixtures/sample-mr/dicom/) from the Colin27 T1 template shipped by Debian's
  * mricron-data package. Deterministic: the same template gives byte-identical files.
  *
  *   npx ts-node --transpile-only scripts/make-sample-study.ts [template.nii.gz] [out-dir]
@@ -12,7 +12,7 @@ import { makeSeries } from '../src/synth/series';
 const DEFAULT_TEMPLATE = '/usr/share/mricron/templates/ch2.nii.gz';
 // Works from scripts/ (ts-node) and from dist/scripts/ (after npm run build).
 const REPO_ROOT = basename(dirname(__dirname)) === 'dist' ? resolve(__dirname, '..', '..') : resolve(__dirname, '..');
-const DEFAULT_OUT = join(REPO_ROOT, 'test', 'fixtures', 'sample-mr');
+const DEFAULT_OUT = join(REPO_ROOT, 'test', 'fixtures', 'sample-mr', 'dicom');
 
 function main(): void {
   const template = process.argv[2] ?? DEFAULT_TEMPLATE;

@@ -156,7 +156,7 @@ async function routeCommand(flags: Map<string, string>): Promise<number> {
 }
 
 async function demoCommand(): Promise<number> {
-  const input = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'sample-mr');
+  const input = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'sample-mr', 'dicom');
   const output = path.resolve('out', 'demo');
   const config = loadConfig({ overrides: { modelsDir: path.join(PACKAGE_ROOT, 'models'), logLevel: process.env.CLINICAL_AI_LOG_LEVEL ?? 'warn' } });
   console.log(`clinical-ai demo: processing the bundled Colin27 T1 MR study (${input})`);

@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import dcmjs, { type NaturalDataset } from 'dcmjs';
-import { looksLikePart10, num, nums, str, strs } from '../../src/dicom/part10';
+import type { NaturalDataset } from 'dcmjs';
+import { num, nums, readPart10, str, strs } from '../../src/dicom/part10';
 import { AppError, toAppError } from '../../src/domain/errors';
 import type { InstanceInfo, Orientation6, SeriesInfo, StudyInfo, Vec3 } from '../../src/domain/study';
 
@@ -22,8 +22,6 @@ interface IndexedInstance {
   mtimeMs: number;
 }
 
-const PIXEL_DATA_TAG = '7FE00010';
-
 async function walk(dir: string, out: string[]): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true });
   for (const e of entries) {
@@ -34,17 +32,12 @@ async function walk(dir: string, out: string[]): Promise<void> {
   }
 }
 
-/** Reads header attributes only (stops before PixelData), so indexing a large folder stays cheap. */
-function readHeader(bytes: Uint8Array): NaturalDataset {
-  if (!looksLikePart10(bytes)) throw new AppError('BAD_DICOM', 'not a DICOM Part 10 file (no DICM preamble)');
-  try {
-    const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-    const dict = dcmjs.data.DicomMessage.readFile(ab, { untilTag: PIXEL_DATA_TAG, includeUntilTagValue: false });
-    return dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict.dict);
-  } catch (err) {
-    const reason = err instanceof Error ? err.message.slice(0, 200) : 'unknown parse error';
-    throw new AppError('BAD_DICOM', `DICOM file could not be parsed: ${reason}`);
-  }
+/**
+ * Parses the whole file, not just the header: a file cut short in its pixel data must be reported here, per file,
+ * rather than fail the whole study later. Only the header survives; the pixels are read again when a job runs.
+ */
+function readHeader(bytes: Uint8Array, maxBytes: number): NaturalDataset {
+  return readPart10(bytes, { maxBytes }).dataset;
 }
 
 function required(ds: NaturalDataset, keyword: string): string {
@@ -119,7 +112,7 @@ export class FolderIndex {
       if (known && known.mtimeMs === st.mtimeMs) continue;
       try {
         if (st.size > this.maxBytes) throw new AppError('TOO_LARGE', `file of ${st.size} bytes exceeds the limit of ${this.maxBytes}`);
-        const entry = describe(readHeader(await readFile(file)), file, st.mtimeMs);
+        const entry = describe(readHeader(await readFile(file), this.maxBytes), file, st.mtimeMs);
         this.byFile.set(file, entry);
         this.problems.delete(file);
         added.push(entry);

@@ -215,7 +215,7 @@ describeIfTemplates('synthetic MR series from Colin27 → buildVolume', () => {
     });
 
     it('when a bundled sample instance is verified, then it has 0 Error lines', () => {
-      expect(errorLines(join(__dirname, '..', 'fixtures', 'sample-mr', 'IM0001.dcm'))).toEqual([]);
+      expect(errorLines(join(__dirname, '..', 'fixtures', 'sample-mr', 'dicom', 'IM0001.dcm'))).toEqual([]);
     });
 
     it('when a Type 1 attribute is removed, then dciodvfy does report an Error (the check can fail)', () => {
@@ -230,7 +230,7 @@ describeIfTemplates('synthetic MR series from Colin27 → buildVolume', () => {
 
 describe('bundled sample study (test/fixtures/sample-mr)', () => {
   it('when the committed files are assembled, then they form one 128×128×91 volume at 2 mm of the demo patient', () => {
-    const dir = join(__dirname, '..', 'fixtures', 'sample-mr');
+    const dir = join(__dirname, '..', 'fixtures', 'sample-mr', 'dicom');
     const parsed = readdirSync(dir)
       .filter((f) => f.endsWith('.dcm'))
       .map((f) => readPart10(new Uint8Array(readFileSync(join(dir, f)))));
