@@ -3,7 +3,7 @@ import { CODES } from '../../domain/codes';
 import { AppError } from '../../domain/errors';
 import type { SegmentDefinition } from '../../domain/manifest';
 import type { SliceSource } from '../../domain/volume';
-import { readPart10 } from '../part10';
+import { IMPLEMENTATION, readPart10, writePart10 } from '../part10';
 import { buildSegmentation, decodeSegmentation, SEGMENTATION_STORAGE_SOP_CLASS_UID, type SegOptions } from './index';
 
 const ROWS = 61;
@@ -220,6 +220,31 @@ describe('buildSegmentation', () => {
     const uneven = slices(5).map((s, k) => ({ ...s, imagePositionPatient: [-10, -20, k * 2 + (k === 4 ? 1 : 0)] as [number, number, number] }));
     const shared = first(buildSegmentation(options(sampleLabels(), {}, uneven)).dataset, 'SharedFunctionalGroupsSequence');
     expect(first(shared, 'PixelMeasuresSequence').SpacingBetweenSlices).toBeUndefined();
+  });
+
+  test('when written, then the bytes equal dcmjs writing the whole dataset (our tail writer matches dcmjs)', () => {
+    const multiFrame = slices(5).map((s, k) => ({ ...s, sopInstanceUid: '2.25.77777', frameNumber: k + 1 }));
+    for (const sourceSlices of [slices(5), multiFrame]) {
+      const seg = buildSegmentation(options(sampleLabels(), {}, sourceSlices));
+      const ours = seg.toPart10();
+      expect(Buffer.from(ours).equals(Buffer.from(writePart10(seg.dataset, IMPLEMENTATION)))).toBe(true);
+      expect(ours.length % 2).toBe(0);
+    }
+  });
+
+  test('when geometry values need more than 16 characters, then they are written rounded (not cut) as valid DS', () => {
+    const tilt = Math.PI / 2; // cos(90 deg) = 6.123233995736766e-17, which a 16-character cut would make 6.12
+    const orientation: [number, number, number, number, number, number] = [1, 0, 0, 0, Math.cos(tilt), Math.sin(tilt)];
+    const odd = slices(5).map((s, k) => ({ ...s, imagePositionPatient: [1 / 3, k * -2.123456789012345, -123456789.12345679] as [number, number, number] }));
+    const opts = options(sampleLabels(), {}, odd);
+    const seg = buildSegmentation({ ...opts, source: { ...opts.source, orientation } });
+    const back = readPart10(seg.toPart10()).dataset;
+    const iop = first(first(back, 'SharedFunctionalGroupsSequence'), 'PlaneOrientationSequence').ImageOrientationPatient as number[];
+    iop.forEach((v, i) => expect(v).toBeCloseTo(orientation[i]!, 12));
+    const ipp = first((back.PerFrameFunctionalGroupsSequence as NaturalDataset[])[0]!, 'PlanePositionSequence').ImagePositionPatient as number[];
+    expect(ipp[0]).toBeCloseTo(1 / 3, 12);
+    expect(ipp[1]).toBeCloseTo(-2.123456789012345, 12); // frame 1 is on slice 1
+    expect(ipp[2]).toBeCloseTo(-123456789.12346, 5);
   });
 
   test('when built twice from the same input, then the Part 10 bytes are identical', () => {
