@@ -1,8 +1,11 @@
 /**
- * Measures 1-bit SEG packing throughput on a 512 x 512 x 300 label map with 5 labels (target >= 1 Gvox/s).
+ * Measures 1-bit SEG packing throughput on a 512 x 512 x 300 label map with 5 labels (target >= 1 Gvox/s), and
+ * for context the whole buildSegmentation + toPart10 on the same map.
  * Run: npx ts-node --transpile-only bench/seg-pack.ts   (or node dist/bench/seg-pack.js after `npm run build`)
  * Prints results only; it asserts nothing and writes no files.
  */
+import { CODES } from '../src/domain/codes';
+import { buildSegmentation } from '../src/dicom/seg';
 import { packFrames, type FrameSelector } from '../src/dicom/seg/bitpack';
 
 const COLUMNS = 512;
@@ -48,6 +51,51 @@ function main(): void {
     `seg-pack: ${COLUMNS}x${ROWS}x${SLICES}, ${LABELS} segments, ${frames.length} frames, ` +
       `${(voxels / 1e6).toFixed(0)} Mvox packed per run; median ${median.toFixed(2)} Gvox/s ` +
       `(min ${rates[0]?.toFixed(2)}, max ${rates[rates.length - 1]?.toFixed(2)}, ${RUNS} runs)`,
+  );
+  wholeSeg(labels);
+}
+
+/** One full SEG (scan, pack, dataset, Part 10) on the same map, timed by phase. */
+function wholeSeg(labels: Uint8Array): void {
+  const slices = Array.from({ length: SLICES }, (_, k) => ({
+    sopInstanceUid: `2.25.${1000 + k}`,
+    sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+    imagePositionPatient: [0, 0, k] as [number, number, number],
+  }));
+  const t0 = process.hrtime.bigint();
+  const seg = buildSegmentation({
+    source: {
+      dataset: { StudyInstanceUID: '2.25.1' },
+      slices,
+      orientation: [1, 0, 0, 0, 1, 0],
+      pixelSpacing: [0.7, 0.7],
+      frameOfReferenceUid: '2.25.2',
+      seriesInstanceUid: '2.25.3',
+    },
+    labelMap: { rows: ROWS, columns: COLUMNS, slices: SLICES, data: labels },
+    segments: Array.from({ length: LABELS }, (_, s) => ({
+      labelValue: s + 1,
+      label: `Segment ${s + 1}`,
+      category: CODES.anatomicalStructure,
+      type: CODES.brain,
+    })),
+    seriesInstanceUid: '2.25.4',
+    sopInstanceUid: '2.25.5',
+    seriesNumber: 1,
+    instanceNumber: 1,
+    seriesDescription: 'bench',
+    contentLabel: 'BENCH',
+    algorithm: { name: 'bench', version: '1' },
+    equipment: { manufacturer: 'bench', manufacturerModelName: 'bench', deviceSerialNumber: '1', softwareVersions: ['1'] },
+    contentDateTime: new Date(0),
+  });
+  const t1 = process.hrtime.bigint();
+  const bytes = seg.toPart10();
+  const t2 = process.hrtime.bigint();
+  console.log(
+    `seg-build: ${seg.numberOfFrames} frames, buildSegmentation ${(Number(t1 - t0) / 1e6).toFixed(0)} ms, ` +
+      `toPart10 ${(Number(t2 - t1) / 1e6).toFixed(0)} ms, ${(bytes.length / 1e6).toFixed(1)} MB, ` +
+      `rss ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB (label map ${(labels.length / 1e6).toFixed(0)} MB)`,
   );
 }
 
