@@ -1,8 +1,9 @@
-import { badRequest, getStatus, normalizeOperationOutcome } from '@medplum/core';
+import { allOk, badRequest, getStatus, normalizeOperationOutcome } from '@medplum/core';
 import { FhirRouter, type FhirRequest, type HttpMethod } from '@medplum/fhir-router';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import express from 'express';
 import { KeyedMutex } from '../fhir/keyed-mutex';
+import { rebuildResponse, resolveConditionalCreates } from './conditional-creates';
 import { PersistentMemoryRepository } from './persistent-repository';
 import { loadR4Definitions } from './r4-definitions';
 import { completeSearchBundle } from './search-results';
@@ -65,6 +66,16 @@ export async function createEmbeddedFhirApp(options: EmbeddedFhirOptions = {}): 
     };
     try {
       const handle = async (): Promise<[OperationOutcome, Resource?]> => {
+        const body = fhirRequest.body as Bundle | undefined;
+        if (method === 'POST' && fhirRequest.url === '' && body?.resourceType === 'Bundle' && body.type === 'transaction') {
+          // Runs under the write lock (below), so resolving conditional creates first is race-free.
+          const resolved = await resolveConditionalCreates(repo, body);
+          if (resolved.bundle.entry?.length === 0) {
+            return [allOk, rebuildResponse(resolved.plan, { resourceType: 'Bundle', type: 'transaction-response', entry: [] })];
+          }
+          const [outcome, resource] = await fhirRouter.handleRequest({ ...fhirRequest, body: resolved.bundle }, repo);
+          return [outcome, resource ? rebuildResponse(resolved.plan, resource as Bundle) : resource];
+        }
         const [outcome, resource] = await fhirRouter.handleRequest(fhirRequest, repo);
         return [outcome, resource];
       };

@@ -32,7 +32,8 @@ function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
     return bytes.buffer;
   }
-  return bytes.slice().buffer as ArrayBuffer;
+  // Uint8Array.prototype.slice copies even for a Node Buffer (whose own slice() is a view into a shared pool).
+  return Uint8Array.prototype.slice.call(bytes).buffer as ArrayBuffer;
 }
 
 /** True when the bytes start like a DICOM Part 10 file (128-byte preamble then "DICM"). */
