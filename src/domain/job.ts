@@ -33,8 +33,8 @@ export interface JobResult {
   summary?: string;
 }
 
-export interface Job {
-  id: string;
+/** What the router decides: everything needed to create a job, before it exists. */
+export interface JobSpec {
   idempotencyKey: string;
   studyInstanceUid: string;
   seriesInstanceUid: string;
@@ -46,6 +46,11 @@ export interface Job {
   /** Intake that produced it ("orthanc", "folder", …) and its handle. */
   source: string;
   sourceRef?: string;
+}
+
+/** A job as stored: the router's spec plus its progress. */
+export interface Job extends JobSpec {
+  id: string;
   state: JobState;
   attempts: number;
   /** Last stage reached (for diagnosis and resume). */
@@ -56,17 +61,4 @@ export interface Job {
   result?: JobResult;
   createdAt: string;
   updatedAt: string;
-}
-
-/** What the router decides: everything needed to create a job, before it exists. */
-export interface JobSpec {
-  idempotencyKey: string;
-  studyInstanceUid: string;
-  seriesInstanceUid: string;
-  instanceUids: string[];
-  modelId: string;
-  modelVersion: string;
-  modelDigest: string;
-  source: string;
-  sourceRef?: string;
 }
