@@ -32,11 +32,71 @@ export interface ClassDefinition {
   threshold: number;
 }
 
+/** One intensity operation; applied in order to the volume (after geometry steps). */
+export type IntensityOp =
+  /** Clamp values to [min, max]. */
+  | { op: 'clip'; min: number; max: number }
+  /** Display window: values mapped linearly so [center - width/2, center + width/2] → [0, 1], then clamped. */
+  | { op: 'window'; center: number; width: number }
+  /**
+   * (x - mean) / std. With mean/std given, fixed statistics (nnU-Net CT style); otherwise computed over the volume,
+   * or only over non-zero voxels when nonzero is true (nnU-Net MR / MONAI NormalizeIntensity(nonzero=True)).
+   */
+  | { op: 'zscore'; nonzero?: boolean; mean?: number; std?: number }
+  /** Percentile scaling: the lower/upper percentiles map to outMin/outMax (default 0/1); clip outside when clip. */
+  | { op: 'percentile'; lower: number; upper: number; outMin?: number; outMax?: number; clip?: boolean }
+  /** Min-max scaling to [0, 1]. */
+  | { op: 'minmax' }
+  /** x * multiply + add (e.g. TorchXRayVision's [-1024, 1024] range). */
+  | { op: 'scale'; multiply: number; add: number };
+
 export interface Preprocessing {
-  /** Intensity normalisation applied before inference. */
-  normalize: 'zscore' | 'minmax' | 'none';
-  /** In-plane size the model expects; slices are resampled (bilinear) to it and results back (nearest). */
+  /** Shorthand for intensity: [{ op: normalize }] (kept for simple 2D models). */
+  normalize?: 'zscore' | 'minmax' | 'none';
+  /** In-plane size a 2D model expects; slices are resampled (bilinear) to it and results back (nearest). */
   inputSize?: [number, number];
+  /**
+   * Voxel spacing (mm) the model was trained at, in the (reoriented) voxel axis order [i, j, k]; the volume is
+   * resampled (linear) to it before inference and labels back to the source grid (nearest). Absent: source spacing.
+   */
+  targetSpacing?: [number, number, number];
+  /**
+   * Reorient (axis permutations and flips only, no interpolation) so voxel axes i, j, k point towards these patient
+   * directions: "RAS" (MONAI/nnU-Net NIfTI habit) or "LPS" (DICOM). Absent: keep the source orientation.
+   */
+  orientation?: 'RAS' | 'LPS';
+  /** Intensity operations in order (e.g. HU clip then z-score). Rescale slope/intercept (HU) is already applied. */
+  intensity?: IntensityOp[];
+  /** Several input channels from one series, each with its own intensity chain (e.g. CT windows). */
+  channels?: { intensity: IntensityOp[] }[];
+  /** What to do when slice spacing is not uniform: refuse the series (default) or resample it to uniform spacing. */
+  nonUniformSpacing?: 'reject' | 'resample';
+  /** 3D models: crop or pad (centred, with padValue) the volume to this size [k, j, i] before inference. */
+  cropOrPadTo?: [number, number, number];
+  padValue?: number;
+}
+
+export interface Postprocessing {
+  /** Per-channel probability thresholds for outputKind "sigmoid" (default 0.5 each). */
+  thresholds?: number[];
+  /** Output label → reported label value (e.g. {"2": 1}); labels not listed keep their value. */
+  labelRemap?: Record<string, number>;
+  /** Keep only the largest 26-connected component of these label values (true = every label). */
+  largestComponent?: number[] | boolean;
+}
+
+/** Sliding-window inference for 3D models (MONAI sliding_window_inference semantics). */
+export interface SlidingWindow {
+  /** Patch size [k, j, i] (depth, height, width) fed to the model. */
+  roiSize: [number, number, number];
+  /** Fraction of overlap between neighbouring patches, 0 ≤ overlap < 1. */
+  overlap: number;
+  /** How overlapping patch outputs are combined: equal weights, or a Gaussian centred on each patch. */
+  blend: 'constant' | 'gaussian';
+  /** Gaussian sigma as a fraction of roiSize (MONAI default 0.125). */
+  sigmaScale?: number;
+  /** Patches per inference call. */
+  batchSize: number;
 }
 
 export interface ModelIO {
@@ -57,6 +117,8 @@ export interface ModelIO {
   outputKind: 'labels' | 'logits' | 'sigmoid' | 'probabilities';
   /** For slice-stack: how many evenly spaced slices form the channels. */
   stackSlices?: number;
+  /** For layout "volume": sliding-window settings; absent = the whole (preprocessed) volume in one run. */
+  slidingWindow?: SlidingWindow;
 }
 
 export interface ModelManifest {
@@ -73,6 +135,7 @@ export interface ModelManifest {
   select: SeriesSelection;
   io: ModelIO;
   preprocessing: Preprocessing;
+  postprocessing?: Postprocessing;
   segments?: SegmentDefinition[];
   classes?: ClassDefinition[];
   /** Report code (defaults to LOINC 18748-4). */

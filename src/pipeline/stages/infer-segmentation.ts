@@ -23,7 +23,7 @@ export async function segmentVolume(ctx: JobContext, volume: Volume): Promise<La
   const { rows, columns, slices } = volume;
   const [inH, inW] = manifest.preprocessing.inputSize ?? [rows, columns];
   const normalised = Float32Array.from(volume.data);
-  normalise(normalised, manifest.preprocessing.normalize);
+  normalise(normalised, manifest.preprocessing.normalize ?? 'none');
   const labels = new Uint8Array(rows * columns * slices);
   const plane = rows * columns;
   for (let start = 0; start < slices; start += SLICE_BATCH) {
