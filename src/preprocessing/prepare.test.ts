@@ -74,6 +74,25 @@ describe('prepareVolume', () => {
     expect(Array.from({ length: 4 }, (_, k) => restored[k * 16])).toEqual([0, 2, 5, 6]);
   });
 
+  it('when a sagittal series is reoriented and resampled, then it is interpolated once onto an RAS grid at the target spacing', () => {
+    const grid = sagittalGrid([12, 10, 8]);
+    const f = (p: Vec3): number => 5 + 0.5 * p[0] - p[1] + 0.25 * p[2];
+    const data = new Float32Array(12 * 10 * 8);
+    for (let k = 0; k < 8; k++) for (let j = 0; j < 10; j++) for (let i = 0; i < 12; i++) data[k * 120 + j * 12 + i] = f(voxelToPatient(grid, i, j, k));
+    const prepared = prepareVolume(volumeOn(grid, data), { orientation: 'RAS', targetSpacing: [2, 2, 2] });
+    expect(prepared.grid.direction.map((d) => d.map((x) => x + 0))).toEqual([[-1, 0, 0], [0, -1, 0], [0, 0, 1]]);
+    // Reoriented extent [8 × 3, 12 × 1, 10 × 1.2] mm at 2 mm.
+    expect(prepared.grid.dims).toEqual([12, 6, 6]);
+    const [ni, nj] = prepared.grid.dims;
+    // Voxels inside the source's sample hull reproduce the linear function (edges are clamped half a voxel).
+    for (let k = 1; k < 5; k++) for (let j = 1; j < 5; j++) for (let i = 1; i < 10; i++) {
+      expect(prepared.tensor[k * ni * nj + j * ni + i]).toBeCloseTo(f(voxelToPatient(prepared.grid, i, j, k)), 3);
+    }
+    const restored = prepared.restoreLabels(new Uint8Array(12 * 6 * 6).fill(1));
+    expect(restored.length).toBe(960);
+    expect(restored.every((v) => v === 1)).toBe(true);
+  });
+
   it('when channels are configured, then the tensor is [C, k, j, i]', () => {
     const grid: Grid3 = { dims: [2, 1, 1], spacing: [1, 1, 1], origin: [0, 0, 0], direction: [[1, 0, 0], [0, 1, 0], [0, 0, 1]] };
     const prepared = prepareVolume(volumeOn(grid, Float32Array.from([0, 100])), {
