@@ -1,7 +1,9 @@
 import { AppError } from '../../domain/errors';
 import type { ClassificationFindings } from '../../domain/findings';
 import type { Volume } from '../../domain/volume';
-import { minmaxInPlace, resizeBilinear2d, softmax, zscoreInPlace } from '../../inference/tensor-ops';
+import { resizeBilinear2d, softmax } from '../../inference/tensor-ops';
+import { applyIntensity } from '../../preprocessing/intensity';
+import { intensityOpsOf } from '../../preprocessing/prepare';
 import type { JobContext } from '../context';
 
 /** Indices of n slices evenly spread through the volume (n = 1 → the middle slice). */
@@ -26,11 +28,12 @@ export async function classifyVolume(ctx: JobContext, volume: Volume): Promise<C
     resizeBilinear2d(volume.data.subarray(k * plane, (k + 1) * plane), rows, columns, inH, inW, input.subarray(c * inH * inW, (c + 1) * inH * inW));
   });
   // Normalisation statistics come from the model input itself.
-  if (manifest.preprocessing.normalize === 'zscore') zscoreInPlace(input);
-  else if (manifest.preprocessing.normalize === 'minmax') minmaxInPlace(input);
+  applyIntensity(input, intensityOpsOf(manifest.preprocessing));
   const out = await ctx.deps.runtime.run(manifest.id, { type: 'float32', dims: [1, picks.length, inH, inW], data: input });
   const raw = Array.from(out.data as ArrayLike<number>, Number);
-  const probs = manifest.io.outputKind === 'logits' ? softmax(raw) : raw;
+  // Multi-label models (sigmoid outputs, e.g. chest X-ray findings) score each class on its own.
+  const probs =
+    manifest.io.outputKind === 'logits' ? softmax(raw) : manifest.io.outputKind === 'sigmoid' ? raw.map((v) => 1 / (1 + Math.exp(-v))) : raw;
   return {
     kind: 'classification',
     classes: classes.map((c) => {

@@ -1,19 +1,20 @@
 import { AppError } from '../../domain/errors';
+import type { ModelIO, Postprocessing } from '../../domain/manifest';
 import type { LabelMap, Volume } from '../../domain/volume';
-import { minmaxInPlace, resizeBilinear2d, resizeNearest2d, zscoreInPlace } from '../../inference/tensor-ops';
+import { resizeBilinear2d, resizeNearest2d } from '../../inference/tensor-ops';
+import { labelsFromOutput, postprocess } from '../../postprocessing/postprocess';
+import { gridOfVolume } from '../../preprocessing/grid';
+import { applyIntensity } from '../../preprocessing/intensity';
+import { intensityOpsOf } from '../../preprocessing/prepare';
 import type { JobContext } from '../context';
 
 /** Slices per inference call: bounds the input tensor size while keeping batching benefits. */
 const SLICE_BATCH = 16;
 
-function normalise(data: Float32Array, how: 'zscore' | 'minmax' | 'none'): void {
-  if (how === 'zscore') zscoreInPlace(data);
-  else if (how === 'minmax') minmaxInPlace(data);
-}
-
 /**
- * Runs a 2D segmentation model slice by slice: normalise over the volume, resize each slice to the model's input,
- * infer in batches (argmax in the worker), resize labels back to the source grid with nearest neighbour.
+ * Runs a 2D segmentation model slice by slice: intensity operations over the whole volume, resize each slice to the
+ * model's input, infer in batches (argmax in the worker), resize labels back to the source grid with nearest
+ * neighbour, then the manifest's post-processing (remap, largest component) on the source grid.
  */
 export async function segmentVolume(ctx: JobContext, volume: Volume): Promise<LabelMap> {
   const { manifest } = ctx.model;
@@ -22,8 +23,7 @@ export async function segmentVolume(ctx: JobContext, volume: Volume): Promise<La
   }
   const { rows, columns, slices } = volume;
   const [inH, inW] = manifest.preprocessing.inputSize ?? [rows, columns];
-  const normalised = Float32Array.from(volume.data);
-  normalise(normalised, manifest.preprocessing.normalize ?? 'none');
+  const normalised = applyIntensity(Float32Array.from(volume.data), intensityOpsOf(manifest.preprocessing));
   const labels = new Uint8Array(rows * columns * slices);
   const plane = rows * columns;
   for (let start = 0; start < slices; start += SLICE_BATCH) {
@@ -35,17 +35,18 @@ export async function segmentVolume(ctx: JobContext, volume: Volume): Promise<La
     }
     const reduce = manifest.io.outputKind === 'logits' ? 'argmax-channels' : 'none';
     const out = await ctx.deps.runtime.run(manifest.id, { type: 'float32', dims: [n, 1, inH, inW], data: input }, reduce);
-    const outLabels = toLabels(out.data, out.dims, n, inH, inW, manifest.io.outputKind);
+    const outLabels = toLabels(out.data, out.dims, n * inH * inW, manifest.io.outputKind, manifest.postprocessing);
     for (let b = 0; b < n; b++) {
       const k = start + b;
       resizeNearest2d(outLabels.subarray(b * inH * inW, (b + 1) * inH * inW), inH, inW, rows, columns, labels.subarray(k * plane, (k + 1) * plane));
     }
   }
+  postprocess(labels, gridOfVolume(volume), manifest.postprocessing);
   return { rows, columns, slices, data: labels };
 }
 
-function toLabels(data: ArrayLike<number | bigint>, dims: readonly number[], n: number, h: number, w: number, kind: string): Uint8Array {
-  const expected = n * h * w;
+function toLabels(data: ArrayLike<number | bigint>, dims: readonly number[], expected: number, kind: ModelIO['outputKind'], post: Postprocessing | undefined): Uint8Array {
+  // Logits were reduced to labels in the worker already.
   if (kind === 'logits' || kind === 'labels') {
     if (data.length !== expected) {
       throw new AppError('INFERENCE_FAILED', `model output has shape [${dims.join(',')}], expected ${expected} labels`);
@@ -53,18 +54,8 @@ function toLabels(data: ArrayLike<number | bigint>, dims: readonly number[], n: 
     if (data instanceof Uint8Array) return data;
     return Uint8Array.from(data as ArrayLike<number>, (v) => Number(v));
   }
-  if (kind === 'sigmoid') {
-    // One channel per label: voxel gets the highest channel whose probability ≥ 0.5.
-    const channels = dims[1] ?? 1;
-    const out = new Uint8Array(expected);
-    const plane = h * w;
-    for (let b = 0; b < n; b++) {
-      for (let c = 0; c < channels; c++) {
-        const base = (b * channels + c) * plane;
-        for (let p = 0; p < plane; p++) if (Number(data[base + p]) >= 0.5) out[b * plane + p] = c + 1;
-      }
-    }
-    return out;
-  }
-  throw new AppError('MODEL_INVALID', `output kind "${kind}" is not valid for segmentation`);
+  const floats = data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>, Number);
+  const labels = labelsFromOutput(floats, dims, kind, post);
+  if (labels.length !== expected) throw new AppError('INFERENCE_FAILED', `model output has shape [${dims.join(',')}], expected ${expected} voxels`);
+  return labels;
 }
