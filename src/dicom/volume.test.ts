@@ -168,4 +168,48 @@ describe('buildVolume', () => {
     expect(vol.sources.map((s) => s.frameNumber)).toEqual([2, 3, 1]);
     expect([vol.data[0], vol.data[6], vol.data[12]]).toEqual([10, 11, 12]);
   });
+
+  /** An enhanced instance whose frames carry the given per-frame groups besides their positions. */
+  function enhanced(perFrameExtra: NaturalDataset[]): ParsedPart10 {
+    const perFrame = perFrameExtra.map((extra, f) => ({ PlanePositionSequence: [{ ImagePositionPatient: [0, 0, f] }], ...extra }));
+    const pixels = new Uint16Array(perFrame.length * 6).fill(1);
+    return slice([0, 0, 0], 1, {
+      NumberOfFrames: perFrame.length,
+      ImagePositionPatient: undefined,
+      ImageOrientationPatient: undefined,
+      PixelSpacing: undefined,
+      SharedFunctionalGroupsSequence: [{ PlaneOrientationSequence: [{ ImageOrientationPatient: AXIAL }], PixelMeasuresSequence: [{ PixelSpacing: [1, 1] }] }],
+      PerFrameFunctionalGroupsSequence: perFrame,
+      PixelData: [pixels.buffer],
+    });
+  }
+
+  it('when enhanced frames belong to two StackIDs, then GEOMETRY reports two stacks', () => {
+    const mf = enhanced(['1', '2', '1', '2'].map((id) => ({ FrameContentSequence: [{ StackID: id }] })));
+    expect(geometryError(() => buildVolume([mf]))).toMatch(/^series holds 2 stacks \(StackID 1, 2\): select one stack/);
+  });
+
+  it('when enhanced frames carry two EffectiveEchoTimes, then GEOMETRY reports two echoes', () => {
+    const mf = enhanced([10, 20, 10].map((te) => ({ MREchoSequence: [{ EffectiveEchoTime: te }] })));
+    expect(geometryError(() => buildVolume([mf]))).toMatch(/^series holds 2 echoes \(EffectiveEchoTime 10, 20 ms\)/);
+  });
+
+  it('when enhanced frames carry two TemporalPositionIndex values, then GEOMETRY reports two phases', () => {
+    const mf = enhanced([1, 1, 2].map((t) => ({ FrameContentSequence: [{ TemporalPositionIndex: t }] })));
+    expect(geometryError(() => buildVolume([mf]))).toMatch(/^series holds 2 temporal phases \(TemporalPositionIndex 1, 2\)/);
+  });
+
+  it('when enhanced frames share one StackID and echo time, then they form one volume', () => {
+    const mf = enhanced([0, 1, 2].map(() => ({ FrameContentSequence: [{ StackID: '1' }], MREchoSequence: [{ EffectiveEchoTime: 10 }] })));
+    expect(buildVolume([mf]).slices).toBe(3);
+  });
+
+  it('when gaps are uneven and nonUniformSpacing is resample, then sliceOffsets hold each slice position and spacing the mean gap', () => {
+    const files = [slice([0, 0, 5.3], 4), slice([0, 0, 0], 1), slice([0, 0, 4], 3), slice([0, 0, 2], 2)];
+    const vol = buildVolume(files, { nonUniformSpacing: 'resample' });
+    expect(vol.sliceOffsets?.map((t) => Number(t.toFixed(6)))).toEqual([0, 2, 4, 5.3]);
+    expect(vol.spacing[2]).toBeCloseTo(5.3 / 3, 10);
+    expect(vol.origin).toEqual([0, 0, 0]);
+    expect([vol.data[0], vol.data[6], vol.data[12], vol.data[18]]).toEqual([1, 2, 3, 4]);
+  });
 });

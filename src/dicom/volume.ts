@@ -4,6 +4,17 @@ import type { Orientation6, Vec3 } from '../domain/study';
 import type { SliceSource, Volume } from '../domain/volume';
 import { DEFAULT_DECODE_LIMITS, decodeFrames, functionalGroup, type DecodeLimits } from './decode';
 import { num, nums, str, type ParsedPart10 } from './part10';
+import {
+  checkIdentifyingAttributes,
+  checkOverlappingAcquisitions,
+  explainRepeatedPositions,
+  frameTags,
+  groupByPosition,
+  listValues,
+  missingInstanceNumbers,
+  type FrameTags,
+  type PlacedSlice,
+} from './volume-checks';
 
 /**
  * Volume assembly: turns the instances of one series into a regular 3D grid in patient space (LPS). Slices are
@@ -17,6 +28,12 @@ export interface BuildVolumeOptions {
   orientationTolerance?: number;
   /** Allowed deviation of one slice gap from the median gap: relative part and absolute part (mm). */
   spacingTolerance?: { relative: number; absoluteMm: number };
+  /**
+   * Uneven slice gaps (manifest preprocessing.nonUniformSpacing): "reject" (default) refuses them; "resample" returns
+   * the volume with sliceOffsets (and the mean gap as spacing[2]) for the resampler. Missing instances are refused
+   * either way when InstanceNumbers show a hole.
+   */
+  nonUniformSpacing?: 'reject' | 'resample';
 }
 
 const DEFAULTS = {
@@ -75,6 +92,8 @@ interface SliceGeometry {
   iop: Orientation6;
   pixelSpacing: [number, number];
   frameOfReferenceUid: string | undefined;
+  instanceNumber: number | undefined;
+  tags: FrameTags;
   source: SliceSource;
 }
 
@@ -113,7 +132,19 @@ function slicesOf(parsed: ParsedPart10, instance: number): SliceGeometry[] {
     }
     const source: SliceSource = { sopInstanceUid, sopClassUid, imagePositionPatient: ipp };
     if (frameIndex !== undefined) source.frameNumber = frameIndex + 1;
-    out.push({ instance, frameIndex, rows, columns, ipp, iop, pixelSpacing, frameOfReferenceUid: str(ds, 'FrameOfReferenceUID'), source });
+    out.push({
+      instance,
+      frameIndex,
+      rows,
+      columns,
+      ipp,
+      iop,
+      pixelSpacing,
+      frameOfReferenceUid: str(ds, 'FrameOfReferenceUID'),
+      instanceNumber: multiFrame ? undefined : num(ds, 'InstanceNumber'),
+      tags: frameTags(ds, frameIndex),
+      source,
+    });
   }
   return out;
 }
@@ -150,34 +181,84 @@ function checkConsistent(slices: SliceGeometry[], tolerance: number): void {
 interface SortedStack {
   order: SliceGeometry[];
   sliceSpacing: number;
+  /** Only for uneven slices accepted with nonUniformSpacing "resample": mm of each slice from slice 0. */
+  sliceOffsets?: number[];
 }
 
-/** Sorts slices along the normal and checks that they form one evenly spaced stack. */
-function sortAlongNormal(slices: SliceGeometry[], normal: Vec3, tol: { relative: number; absoluteMm: number }, fallbackSpacing: number): SortedStack {
-  const keyed = slices.map((s) => ({ s, d: dot(s.ipp, normal) })).sort((a, b) => a.d - b.d);
-  const order = keyed.map((x) => x.s);
-  if (order.length === 1) return { order, sliceSpacing: fallbackSpacing };
-  const gaps = keyed.slice(1).map((x, idx) => x.d - (keyed[idx] as { d: number }).d);
-  gaps.forEach((g, idx) => {
-    if (g < 1e-3) {
-      const a = keyed[idx] as { s: SliceGeometry };
-      const b = keyed[idx + 1] as { s: SliceGeometry };
-      throw new AppError('GEOMETRY', `duplicate position: ${where(a.s.instance, a.s.frameIndex)} and ${where(b.s.instance, b.s.frameIndex)} lie at the same position along the normal (${fmt(keyed[idx]?.d ?? 0)} mm)`);
-    }
+interface StackRules {
+  tol: { relative: number; absoluteMm: number };
+  fallbackSpacing: number;
+  nonUniformSpacing: 'reject' | 'resample';
+  /** Whether two slices hold the same pixel values (decodes them; only called for duplicates). */
+  samePixels(a: SliceGeometry, b: SliceGeometry): boolean;
+}
+
+interface Keyed extends PlacedSlice {
+  s: SliceGeometry;
+}
+
+const RESAMPLE_HINT = 'set preprocessing.nonUniformSpacing to "resample" in the model manifest to resample it to even spacing';
+
+function duplicateError(a: Keyed, b: Keyed, identical: boolean): AppError {
+  const what = identical
+    ? 'and hold identical pixel data (the same image stored twice under different UIDs): delete one copy from the series'
+    : 'with different pixel data: delete the wrong instance or split the series';
+  return new AppError('GEOMETRY', `duplicate position: ${a.at} and ${b.at} lie at the same position along the normal (${fmt(a.position)} mm) ${what}`, {
+    details: { identicalPixels: identical },
   });
+}
+
+/** Refuses several volumes in one series: identifying attributes, repeated positions, interleaved acquisitions. */
+function checkOneVolume(keyed: Keyed[], rules: StackRules): void {
+  checkIdentifyingAttributes(keyed);
+  const groups = groupByPosition(keyed);
+  const repeated = groups.find((g) => g.length > 1);
+  if (repeated) {
+    const explained = explainRepeatedPositions(groups);
+    if (explained) throw explained;
+    const [a, b] = repeated as [Keyed, Keyed];
+    throw duplicateError(a, b, rules.samePixels(a.s, b.s));
+  }
+  checkOverlappingAcquisitions(keyed);
+}
+
+/** Sorts slices along the normal and checks that they form one evenly spaced stack (or, if allowed, an uneven one). */
+function sortAlongNormal(slices: SliceGeometry[], normal: Vec3, rules: StackRules): SortedStack {
+  const keyed: Keyed[] = slices
+    .map((s) => ({ s, at: where(s.instance, s.frameIndex), tags: s.tags, position: dot(s.ipp, normal) }))
+    .sort((a, b) => a.position - b.position);
+  checkOneVolume(keyed, rules);
+  const order = keyed.map((x) => x.s);
+  if (order.length === 1) return { order, sliceSpacing: rules.fallbackSpacing };
+  const positions = keyed.map((x) => x.position);
+  const gaps = positions.slice(1).map((p, idx) => p - (positions[idx] as number));
   const spacing = median(gaps);
-  const allowed = tol.relative * spacing + tol.absoluteMm;
+  const allowed = rules.tol.relative * spacing + rules.tol.absoluteMm;
+  const resample = rules.nonUniformSpacing === 'resample';
+  const missingNumbers = missingInstanceNumbers(order.map((s) => s.instanceNumber));
+  let uneven = false;
   gaps.forEach((g, idx) => {
     if (Math.abs(g - spacing) <= allowed) return;
-    const from = fmt(keyed[idx]?.d ?? 0);
-    const to = fmt(keyed[idx + 1]?.d ?? 0);
+    const from = fmt(positions[idx] as number);
+    const to = fmt(positions[idx + 1] as number);
     const steps = Math.round(g / spacing);
     if (steps >= 2 && Math.abs(g - steps * spacing) <= allowed * steps) {
-      throw new AppError('GEOMETRY', `gap: ${steps - 1} missing slice(s) between positions ${from} and ${to} mm along the normal (spacing ${fmt(spacing)} mm)`, {
-        details: { missingSlices: steps - 1 },
+      // A hole in the InstanceNumbers says the instances are missing, not spaced out by design.
+      if (resample && missingNumbers.length === 0) {
+        uneven = true;
+        return;
+      }
+      const numbers = missingNumbers.length > 0 ? `; InstanceNumber ${listValues(missingNumbers, '')} absent from the series` : '';
+      const fix = missingNumbers.length > 0 || resample ? 'the series is incomplete: send the missing instances' : `send the missing instances, or if the gap is by design ${RESAMPLE_HINT}`;
+      throw new AppError('GEOMETRY', `gap: ${steps - 1} missing slice(s) between positions ${from} and ${to} mm along the normal (spacing ${fmt(spacing)} mm)${numbers}: ${fix}`, {
+        details: { missingSlices: steps - 1, missingInstanceNumbers: missingNumbers.slice(0, 20) },
       });
     }
-    throw new AppError('GEOMETRY', `non-uniform slice spacing: ${fmt(g)} mm between positions ${from} and ${to} mm, median spacing ${fmt(spacing)} mm`);
+    if (resample) {
+      uneven = true;
+      return;
+    }
+    throw new AppError('GEOMETRY', `non-uniform slice spacing: ${fmt(g)} mm between positions ${from} and ${to} mm, median spacing ${fmt(spacing)} mm: ${RESAMPLE_HINT}`);
   });
   // Slices must stack along the normal: an in-plane drift means sheared (e.g. gantry-tilted) geometry.
   const first = order[0] as SliceGeometry;
@@ -189,17 +270,57 @@ function sortAlongNormal(slices: SliceGeometry[], normal: Vec3, tol: { relative:
       throw new AppError('GEOMETRY', `slices are not stacked along the normal: ${where(s.instance, s.frameIndex)} is offset ${fmt(drift)} mm in-plane (sheared or tilted series)`);
     }
   }
-  return { order, sliceSpacing: spacing };
+  if (!uneven) return { order, sliceSpacing: spacing };
+  const start = positions[0] as number;
+  const sliceOffsets = positions.map((p) => p - start);
+  // The mean gap: the spacing a resampler keeps when it makes the slices even over the same extent.
+  return { order, sliceSpacing: (sliceOffsets[sliceOffsets.length - 1] as number) / (order.length - 1), sliceOffsets };
+}
+
+/**
+ * Drops later copies of an instance (same SOPInstanceUID and position), e.g. a file received twice. Two instances
+ * that share a SOPInstanceUID but not a position are an error: one UID cannot name two images.
+ */
+function withoutRepeatedInstances(instances: ParsedPart10[]): ParsedPart10[] {
+  const seen = new Map<string, number>();
+  const kept: ParsedPart10[] = [];
+  instances.forEach((p, idx) => {
+    const uid = str(p.dataset, 'SOPInstanceUID');
+    if (!uid) {
+      kept.push(p);
+      return;
+    }
+    const firstIdx = seen.get(uid);
+    if (firstIdx === undefined) {
+      seen.set(uid, idx);
+      kept.push(p);
+      return;
+    }
+    const firstIpp = nums((instances[firstIdx] as ParsedPart10).dataset, 'ImagePositionPatient', 3);
+    const ipp = nums(p.dataset, 'ImagePositionPatient', 3);
+    if (JSON.stringify(firstIpp) !== JSON.stringify(ipp)) {
+      throw new AppError('GEOMETRY', `${where(firstIdx, undefined)} and ${where(idx, undefined)} share one SOPInstanceUID but lie at different positions: the series is corrupt, re-send it from the modality`);
+    }
+  });
+  return kept;
+}
+
+function sameValues(a: Float32Array | undefined, b: Float32Array | undefined): boolean {
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
  * Builds one volume from the instances of a series (single-frame, enhanced multi-frame or both).
- * Throws GEOMETRY when the slices do not form one regular grid; BAD_DICOM / UNSUPPORTED_TRANSFER_SYNTAX / TOO_LARGE
- * from pixel decoding.
+ * Throws GEOMETRY when the slices do not form one regular grid — several echoes, phases, b-values or stacks,
+ * repeated or duplicate positions, missing instances, uneven gaps (unless nonUniformSpacing is "resample"), mixed
+ * orientations or sizes; BAD_DICOM / UNSUPPORTED_TRANSFER_SYNTAX / TOO_LARGE from pixel decoding.
  */
-export function buildVolume(instances: ParsedPart10[], options: BuildVolumeOptions = {}): Volume {
+export function buildVolume(allInstances: ParsedPart10[], options: BuildVolumeOptions = {}): Volume {
   const limits = options.decodeLimits ?? DEFAULT_DECODE_LIMITS;
-  if (instances.length === 0) throw new AppError('GEOMETRY', 'no slices: the series has no instances');
+  if (allInstances.length === 0) throw new AppError('GEOMETRY', 'no slices: the series has no instances');
+  const instances = withoutRepeatedInstances(allInstances);
   const slices = instances.flatMap((p, idx) => slicesOf(p, idx));
   if (slices.length === 0) throw new AppError('GEOMETRY', 'no slices: the instances hold no frames');
   checkConsistent(slices, options.orientationTolerance ?? DEFAULTS.orientationTolerance);
@@ -212,7 +333,13 @@ export function buildVolume(instances: ParsedPart10[], options: BuildVolumeOptio
   const normal = sliceNormal(first.iop);
   const ds0 = instances[0]?.dataset ?? {};
   const fallbackSpacing = num(ds0, 'SpacingBetweenSlices') ?? num(ds0, 'SliceThickness') ?? 1;
-  const { order, sliceSpacing } = sortAlongNormal(slices, normal, options.spacingTolerance ?? DEFAULTS.spacingTolerance, fallbackSpacing);
+  const pixelsOf = (s: SliceGeometry): Float32Array | undefined => decodeFrames(instances[s.instance] as ParsedPart10, limits).frames[s.frameIndex ?? 0];
+  const { order, sliceSpacing, sliceOffsets } = sortAlongNormal(slices, normal, {
+    tol: options.spacingTolerance ?? DEFAULTS.spacingTolerance,
+    fallbackSpacing,
+    nonUniformSpacing: options.nonUniformSpacing ?? 'reject',
+    samePixels: (a, b) => sameValues(pixelsOf(a), pixelsOf(b)),
+  });
 
   const pixelsPerSlice = rows * columns;
   const data = new Float32Array(pixelsPerSlice * order.length);
@@ -227,7 +354,7 @@ export function buildVolume(instances: ParsedPart10[], options: BuildVolumeOptio
   });
 
   const orderedFirst = order[0] as SliceGeometry;
-  return {
+  const volume: Volume = {
     columns,
     rows,
     slices: order.length,
@@ -240,4 +367,6 @@ export function buildVolume(instances: ParsedPart10[], options: BuildVolumeOptio
     data,
     sources: order.map((s) => s.source),
   };
+  if (sliceOffsets) volume.sliceOffsets = sliceOffsets;
+  return volume;
 }

@@ -29,6 +29,12 @@ export interface Volume {
   data: Float32Array;
   /** slices[k] is the source of slice k, ordered along the normal. */
   sources: SliceSource[];
+  /**
+   * Only for a series with uneven slice gaps accepted with preprocessing.nonUniformSpacing "resample": the position
+   * of each slice along the normal in mm from slice 0 (sliceOffsets[0] = 0, increasing). spacing[2] is then the mean
+   * gap, and the volume must be resampled to even spacing before it is used as a regular grid.
+   */
+  sliceOffsets?: number[];
 }
 
 /** A label map on a volume's grid: same dims, one uint8 label per voxel, 0 = background. */
