@@ -2,7 +2,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isAppError } from '../domain/errors';
-import { checkOnnxSignature, loadModels, modelsValidateCommand, sha256File, validateModelFiles } from './registry';
+import { checkOnnxSignature, loadModels, manifestProblems, modelsValidateCommand, sha256File, validateModelFiles } from './registry';
 
 const MODELS_DIR = path.resolve(__dirname, '../../models');
 const SOURCE_ID = 'mr-plane-classifier';
@@ -149,5 +149,184 @@ describe('validateModelFiles / models validate', () => {
     const lines: string[] = [];
     expect(await modelsValidateCommand(MODELS_DIR, (l) => lines.push(l))).toBe(0);
     expect(lines.filter((l) => l.startsWith('ok '))).toHaveLength(2);
+  });
+});
+
+/** A manifest as loose JSON: the tests below write invalid values into it on purpose. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type LooseJson = Record<string, any>;
+
+describe('manifestProblems: preprocessing, postprocessing and sliding-window fields', () => {
+  /** A complete, valid 3D segmentation manifest with every new field; tests change one thing at a time. */
+  const volumeManifest = (): LooseJson => ({
+    id: 'ct-organ-3d',
+    name: 'CT organ 3D',
+    version: '1.0.0',
+    description: 'Test manifest.',
+    task: 'segmentation',
+    file: 'model.onnx',
+    sha256: 'a'.repeat(64),
+    manufacturer: 'test',
+    select: { modality: ['CT'] },
+    io: {
+      input: 'image',
+      output: 'logits',
+      layout: 'volume',
+      outputKind: 'sigmoid',
+      slidingWindow: { roiSize: [96, 96, 96], overlap: 0.5, blend: 'gaussian', sigmaScale: 0.125, batchSize: 2 },
+    },
+    preprocessing: {
+      targetSpacing: [1.5, 1.5, 2],
+      orientation: 'RAS',
+      intensity: [
+        { op: 'clip', min: -1000, max: 1000 },
+        { op: 'zscore', mean: 50, std: 120 },
+        { op: 'window', center: 40, width: 400 },
+        { op: 'percentile', lower: 0.5, upper: 99.5, outMin: 0, outMax: 1, clip: true },
+        { op: 'minmax' },
+        { op: 'scale', multiply: 2, add: -1 },
+        { op: 'zscore', nonzero: true },
+      ],
+      nonUniformSpacing: 'resample',
+      cropOrPadTo: [128, 160, 160],
+      padValue: -1024,
+    },
+    postprocessing: { thresholds: [0.4, 0.6], labelRemap: { '2': 1 }, largestComponent: [1] },
+    segments: [1, 2].map((v) => ({
+      labelValue: v,
+      label: `organ ${v}`,
+      category: { value: '91723000', scheme: 'SCT', meaning: 'Anatomical Structure' },
+      type: { value: '78961009', scheme: 'SCT', meaning: 'Spleen' },
+    })),
+    intendedUse: 'Tests only.',
+  });
+
+  const problemsOf = (m: unknown): string[] => manifestProblems(m).problems;
+
+  it('when every new field is set consistently, then the manifest is valid without problems', () => {
+    expect(manifestProblems(volumeManifest())).toEqual({ valid: true, problems: [] });
+  });
+
+  it('when preprocessing has no normalize, then it is still valid (normalize is optional now)', () => {
+    const m = volumeManifest();
+    m.preprocessing = {};
+    m.postprocessing = {};
+    expect(problemsOf(m)).toEqual([]);
+  });
+
+  it('when channels replace intensity, then each channel chain is validated', () => {
+    const m = volumeManifest();
+    delete m.preprocessing.intensity;
+    m.preprocessing.channels = [{ intensity: [{ op: 'window', center: 40, width: 400 }] }, { intensity: [{ op: 'window', center: 300, width: 1500 }] }];
+    expect(problemsOf(m)).toEqual([]);
+    m.preprocessing.channels[1].intensity[0] = { op: 'window', center: 300 };
+    expect(problemsOf(m)).toContain("/preprocessing/channels/1/intensity/0 must have required property 'width'");
+    m.preprocessing.channels = [];
+    expect(problemsOf(m).join('\n')).toContain('/preprocessing/channels must NOT have fewer than 1 items');
+  });
+
+  it.each([
+    [{ op: 'clip', min: 0 }, "/preprocessing/intensity/0 must have required property 'max'"],
+    [{ op: 'window', center: 0, width: 0 }, '/preprocessing/intensity/0/width must be > 0'],
+    [{ op: 'zscore', mean: 1 }, '/preprocessing/intensity/0 must have property std when property mean is present'],
+    [{ op: 'zscore', mean: 1, std: 0 }, '/preprocessing/intensity/0/std must be > 0'],
+    [{ op: 'percentile', lower: 1, upper: 101 }, '/preprocessing/intensity/0/upper must be <= 100'],
+    [{ op: 'scale', multiply: 2 }, "/preprocessing/intensity/0 must have required property 'add'"],
+    [{ op: 'minmax', min: 0 }, '/preprocessing/intensity/0 has unknown property "min"'],
+    [{ op: 'gamma', value: 2 }, '/preprocessing/intensity/0/op must be one of "clip", "window", "zscore", "percentile", "minmax", "scale"'],
+  ])('when intensity op %j is malformed, then the schema error names the op field', (op, expected) => {
+    const m = volumeManifest();
+    m.preprocessing.intensity = [op];
+    expect(manifestProblems(m).valid).toBe(false);
+    expect(problemsOf(m)).toContain(expected);
+  });
+
+  it('when clip or percentile bounds are reversed, then the semantic check says which', () => {
+    const m = volumeManifest();
+    m.preprocessing.intensity = [{ op: 'clip', min: 5, max: 1 }, { op: 'percentile', lower: 99, upper: 1 }];
+    expect(problemsOf(m)).toEqual([
+      '/preprocessing/intensity/0 clip needs min < max (has 5 and 1)',
+      '/preprocessing/intensity/1 percentile needs lower < upper (has 99 and 1)',
+    ]);
+  });
+
+  it.each([
+    ['targetSpacing', [1, 1], '/preprocessing/targetSpacing must NOT have fewer than 3 items'],
+    ['targetSpacing', [1, 0, 1], '/preprocessing/targetSpacing/1 must be > 0'],
+    ['orientation', 'RAI', '/preprocessing/orientation must be one of "RAS", "LPS"'],
+    ['nonUniformSpacing', 'interpolate', '/preprocessing/nonUniformSpacing must be one of "reject", "resample"'],
+    ['cropOrPadTo', [128, 128, 0], '/preprocessing/cropOrPadTo/2 must be >= 1'],
+    ['cropOrPadTo', [128, 128.5, 64], '/preprocessing/cropOrPadTo/1 must be integer'],
+    ['padValue', 'min', '/preprocessing/padValue must be number'],
+  ])('when preprocessing.%s is %j, then the schema rejects it', (field, value, expected) => {
+    const m = volumeManifest();
+    m.preprocessing[field] = value;
+    expect(problemsOf(m)).toContain(expected);
+  });
+
+  it('when normalize is combined with intensity, or intensity with channels, then the ambiguity is reported', () => {
+    const m = volumeManifest();
+    m.preprocessing.normalize = 'zscore';
+    m.preprocessing.channels = [{ intensity: [] }];
+    const problems = problemsOf(m);
+    expect(problems).toContain('/preprocessing/normalize is a shorthand for intensity: give either normalize or intensity/channels, not both');
+    expect(problems).toContain('/preprocessing/intensity is ignored when channels are given: move the operations into each channel');
+  });
+
+  it('when cropOrPadTo is set on a 2D model or padValue without cropOrPadTo, then the semantic check reports it', () => {
+    const m = volumeManifest();
+    m.io.layout = 'slices';
+    delete m.io.slidingWindow;
+    expect(problemsOf(m)).toContain('/preprocessing/cropOrPadTo applies to layout "volume" only (this model has "slices"; use inputSize for 2D)');
+    const n = volumeManifest();
+    delete n.preprocessing.cropOrPadTo;
+    expect(problemsOf(n)).toEqual(['/preprocessing/padValue has no effect without cropOrPadTo']);
+  });
+
+  it('when slidingWindow is given for a non-volume layout, then the schema names the field', () => {
+    const m = volumeManifest();
+    m.io.layout = 'slices';
+    delete m.preprocessing.cropOrPadTo;
+    delete m.preprocessing.padValue;
+    expect(problemsOf(m)).toEqual(['/io/slidingWindow is not allowed together with the other values given (see its description in models/manifest.schema.json)']);
+  });
+
+  it.each([
+    [{ roiSize: [96, 96, 96], overlap: 1, blend: 'constant', batchSize: 1 }, '/io/slidingWindow/overlap must be < 1'],
+    [{ roiSize: [96, 96, 96], overlap: 0.5, blend: 'linear', batchSize: 1 }, '/io/slidingWindow/blend must be one of "constant", "gaussian"'],
+    [{ roiSize: [96, 96], overlap: 0.5, blend: 'constant', batchSize: 1 }, '/io/slidingWindow/roiSize must NOT have fewer than 3 items'],
+    [{ roiSize: [96, 96, 96], overlap: 0.5, blend: 'constant' }, "/io/slidingWindow must have required property 'batchSize'"],
+    [{ roiSize: [96, 96, 96], overlap: 0.5, blend: 'gaussian', sigmaScale: 0, batchSize: 1 }, '/io/slidingWindow/sigmaScale must be > 0'],
+  ])('when slidingWindow is %j, then the schema rejects it', (sw, expected) => {
+    const m = volumeManifest();
+    m.io.slidingWindow = sw;
+    expect(problemsOf(m)).toContain(expected);
+  });
+
+  it('when sigmoid thresholds do not match the segments, or the output is not sigmoid, then the registry says so', () => {
+    const m = volumeManifest();
+    m.postprocessing.thresholds = [0.5];
+    expect(problemsOf(m)).toEqual(['/postprocessing/thresholds has 1 value(s) but there are 2 segments (one threshold per sigmoid channel)']);
+    m.io.outputKind = 'logits';
+    expect(problemsOf(m)).toEqual(['/postprocessing/thresholds apply to outputKind "sigmoid" only (this model has "logits")']);
+  });
+
+  it.each([
+    [{ thresholds: [0, 0.5] }, '/postprocessing/thresholds/0 must be > 0'],
+    [{ labelRemap: { x: 1 } }, '/postprocessing/labelRemap property name must be valid'],
+    [{ labelRemap: { '2': 256 } }, '/postprocessing/labelRemap/2 must be <= 255'],
+    [{ largestComponent: [] }, '/postprocessing/largestComponent must NOT have fewer than 1 items'],
+    [{ largestComponent: 'yes' }, '/postprocessing/largestComponent must be boolean'],
+    [{ smooth: true }, '/postprocessing has unknown property "smooth"'],
+  ])('when postprocessing is %j, then the schema rejects it', (post, expected) => {
+    const m = volumeManifest();
+    m.postprocessing = post;
+    expect(problemsOf(m)).toContain(expected);
+  });
+
+  it('when a classifier has postprocessing, then the registry says it applies to segmentation only', () => {
+    const m = JSON.parse(readFileSync(path.join(MODELS_DIR, SOURCE_ID, 'manifest.json'), 'utf8')) as LooseJson;
+    m.postprocessing = { largestComponent: true };
+    expect(problemsOf(m)).toEqual(['/postprocessing applies to segmentation models only (classes carry their own thresholds)']);
   });
 });

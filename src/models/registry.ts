@@ -5,7 +5,7 @@ import path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import { InferenceSession } from 'onnxruntime-node';
 import { AppError } from '../domain/errors';
-import type { LoadedModel, ModelIO, ModelManifest } from '../domain/manifest';
+import type { IntensityOp, LoadedModel, ModelIO, ModelManifest } from '../domain/manifest';
 import manifestSchema from '../../models/manifest.schema.json';
 
 export interface ModelLoadResult {
@@ -18,7 +18,8 @@ export interface ModelLoadResult {
 const MANIFEST_FILE = 'manifest.json';
 
 // strictRequired off: the if/then branches require properties declared in the parent schema, which is intended.
-const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false });
+// discriminator: intensity operations are a oneOf keyed by "op", so errors name the fields of the op that was meant.
+const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, discriminator: true });
 const validateManifestJson = ajv.compile<ModelManifest>(manifestSchema);
 
 /** Reads every `<dir>/*\/manifest.json`; folders without a manifest (e.g. training/) are skipped. */
@@ -121,12 +122,13 @@ async function loadOne(manifestPath: string, folder: string, problems: string[])
     problems.push(`not valid JSON: ${(err as Error).message}`);
     return undefined;
   }
-  if (!validateManifestJson(json)) {
-    problems.push(...(validateManifestJson.errors ?? []).map(describeSchemaError));
+  const found = manifestProblems(json);
+  if (!found.valid) {
+    problems.push(...found.problems);
     return undefined;
   }
-  const manifest = json;
-  problems.push(...semanticProblems(manifest));
+  const manifest = json as ModelManifest;
+  problems.push(...found.problems);
   if (manifest.id !== folder) problems.push(`/id "${manifest.id}" must equal the folder name "${folder}"`);
 
   const folderPath = path.dirname(manifestPath);
@@ -144,7 +146,59 @@ async function loadOne(manifestPath: string, folder: string, problems: string[])
   return problems.length === 0 ? { manifest, modelPath, digest } : undefined;
 }
 
-/** Rules a JSON Schema cannot say well: task/output agreement, unique labels and indices. */
+/**
+ * Checks a parsed manifest without touching files: the JSON Schema first, then the rules a schema cannot say well.
+ * valid is false when the schema fails (problems are then the schema errors only); problems lists every finding, each
+ * starting with the JSON path it concerns.
+ */
+export function manifestProblems(json: unknown): { valid: boolean; problems: string[] } {
+  if (!validateManifestJson(json)) {
+    // "must match then schema" only repeats the error found inside the then branch.
+    const errors = (validateManifestJson.errors ?? []).filter((e) => e.keyword !== 'if');
+    return { valid: false, problems: errors.map(describeSchemaError) };
+  }
+  return { valid: true, problems: semanticProblems(json) };
+}
+
+function intensityChainProblems(ops: readonly IntensityOp[], at: string): string[] {
+  const problems: string[] = [];
+  ops.forEach((op, idx) => {
+    if (op.op === 'clip' && !(op.min < op.max)) problems.push(`${at}/${idx} clip needs min < max (has ${op.min} and ${op.max})`);
+    if (op.op === 'percentile' && !(op.lower < op.upper)) problems.push(`${at}/${idx} percentile needs lower < upper (has ${op.lower} and ${op.upper})`);
+  });
+  return problems;
+}
+
+/** Preprocessing/postprocessing fields that contradict each other or the model's task and layout. */
+function processingProblems(m: ModelManifest): string[] {
+  const problems: string[] = [];
+  const pre = m.preprocessing;
+  if (pre.normalize !== undefined && (pre.intensity !== undefined || pre.channels !== undefined)) {
+    problems.push('/preprocessing/normalize is a shorthand for intensity: give either normalize or intensity/channels, not both');
+  }
+  if (pre.intensity !== undefined && pre.channels !== undefined) {
+    problems.push('/preprocessing/intensity is ignored when channels are given: move the operations into each channel');
+  }
+  problems.push(...intensityChainProblems(pre.intensity ?? [], '/preprocessing/intensity'));
+  (pre.channels ?? []).forEach((c, idx) => problems.push(...intensityChainProblems(c.intensity, `/preprocessing/channels/${idx}/intensity`)));
+  if (pre.cropOrPadTo !== undefined && m.io.layout !== 'volume') {
+    problems.push(`/preprocessing/cropOrPadTo applies to layout "volume" only (this model has "${m.io.layout}"; use inputSize for 2D)`);
+  }
+  if (pre.padValue !== undefined && pre.cropOrPadTo === undefined) problems.push('/preprocessing/padValue has no effect without cropOrPadTo');
+  const post = m.postprocessing;
+  if (post && m.task !== 'segmentation') problems.push('/postprocessing applies to segmentation models only (classes carry their own thresholds)');
+  const thresholds = post?.thresholds;
+  if (thresholds !== undefined) {
+    if (m.io.outputKind !== 'sigmoid') {
+      problems.push(`/postprocessing/thresholds apply to outputKind "sigmoid" only (this model has "${m.io.outputKind}")`);
+    } else if (m.segments !== undefined && thresholds.length !== m.segments.length) {
+      problems.push(`/postprocessing/thresholds has ${thresholds.length} value(s) but there are ${m.segments.length} segments (one threshold per sigmoid channel)`);
+    }
+  }
+  return problems;
+}
+
+/** Rules a JSON Schema cannot say well: task/output agreement, unique labels and indices, processing fields. */
 function semanticProblems(m: ModelManifest): string[] {
   const problems: string[] = [];
   const kinds: Record<ModelManifest['task'], ModelIO['outputKind'][]> = {
@@ -161,11 +215,14 @@ function semanticProblems(m: ModelManifest): string[] {
   if (new Set(labelValues).size !== labelValues.length) problems.push('/segments labelValue values must be unique');
   const indices = (m.classes ?? []).map((c) => c.index).sort((a, b) => a - b);
   if (indices.some((v, i) => v !== i)) problems.push('/classes index values must be 0..n-1, each once');
+  problems.push(...processingProblems(m));
   return problems;
 }
 
 function describeSchemaError(e: ErrorObject): string {
   const at = e.instancePath === '' ? '/' : e.instancePath;
+  // A property forbidden by an if/then rule (e.g. slidingWindow without layout "volume").
+  if (e.keyword === 'false schema') return `${at} is not allowed together with the other values given (see its description in models/manifest.schema.json)`;
   const params = e.params as Record<string, unknown>;
   if (e.keyword === 'additionalProperties') return `${at} has unknown property "${String(params.additionalProperty)}"`;
   if (e.keyword === 'enum') return `${at} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
