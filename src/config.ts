@@ -9,6 +9,7 @@ export interface Config {
   pacsUsername: string;
   pacsPassword: string;
   pacsDicomWebPath: string;
+  pacsTranscode: boolean;
   fhir: string;
   fhirToken: string;
   dataDir: string;

@@ -41,7 +41,7 @@ function buildPacs(config: Config, logger: Logger, cursors: SqliteJobStore): Pac
   const auth = config.pacsUsername ? { username: config.pacsUsername, password: config.pacsPassword } : undefined;
   if (config.pacs.startsWith('orthanc:')) {
     const baseUrl = config.pacs.slice('orthanc:'.length).replace(/\/+$/, '');
-    const adapter = createOrthancSource({ baseUrl, dicomWebRoot: config.pacsDicomWebPath, logger, ...(auth ? { auth } : {}) });
+    const adapter = createOrthancSource({ baseUrl, dicomWebRoot: config.pacsDicomWebPath, transcode: config.pacsTranscode, logger, ...(auth ? { auth } : {}) });
     const intake = new OrthancChangeFeed({
       baseUrl,
       cursorStore: cursors,
@@ -54,7 +54,7 @@ function buildPacs(config: Config, logger: Logger, cursors: SqliteJobStore): Pac
   }
   if (config.pacs.startsWith('dicomweb:')) {
     const url = config.pacs.slice('dicomweb:'.length).replace(/\/+$/, '');
-    const adapter = new DicomWebAdapter({ url, logger, ...(auth ? { auth } : {}) });
+    const adapter = new DicomWebAdapter({ url, transcode: config.pacsTranscode, logger, ...(auth ? { auth } : {}) });
     logger.warn('pacs is dicomweb: there is no intake for it yet (QIDO polling and STOW-RS push come later); studies must arrive another way');
     return { source: adapter, store: adapter, dicomWebEndpoint: url };
   }

@@ -23,6 +23,11 @@ export interface DicomWebConfig {
   timeoutMs?: number;
   /** Parallel instance retrievals; default 4. */
   retrieveConcurrency?: number;
+  /**
+   * true: ask the PACS for its default transfer syntax (Explicit VR Little Endian), i.e. let it transcode.
+   * false (default): ask for `transfer-syntax=*` and decode compressed syntaxes locally.
+   */
+  transcode?: boolean;
   logger?: Logger;
 }
 
@@ -81,15 +86,17 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
  * ImagingSource and ImagingStore over DICOMweb (QIDO-RS, WADO-RS, STOW-RS), using dicomweb-client with xhr2 as its
  * XMLHttpRequest. Instances are retrieved one request each, asking for `transfer-syntax=*` so the PACS sends them as
  * stored; if the PACS refuses that (HTTP 400/406), the adapter falls back to the default (Explicit VR LE) for good.
+ * With `transcode: true` it asks for that default from the start, so the PACS does the decompression.
  */
 export class DicomWebAdapter implements ImagingSource, ImagingStore {
   private readonly client: DicomWebClientCalls;
   private readonly timeoutMs: number;
   private readonly concurrency: number;
   private readonly logger: Logger;
-  private anyTransferSyntax = true;
+  private anyTransferSyntax: boolean;
 
   constructor(private readonly config: DicomWebConfig) {
+    this.anyTransferSyntax = config.transcode !== true;
     this.timeoutMs = config.timeoutMs ?? 60_000;
     this.concurrency = config.retrieveConcurrency ?? 4;
     this.logger = config.logger ?? silentLogger;

@@ -78,15 +78,49 @@ describe('decodeFrames', () => {
     expect(codeOf(() => decodeFrames(huge))).toBe('TOO_LARGE');
   });
 
-  it('when the transfer syntax is compressed, then UNSUPPORTED_TRANSFER_SYNTAX names it', () => {
+  it('when the transfer syntax is compressed and the codecs are not loaded, then INTERNAL says to load them', () => {
     const rle = parsed(image({ PixelData: [new ArrayBuffer(8)] }), '1.2.840.10008.1.2.5');
-    expect(() => decodeFrames(rle)).toThrow('transfer syntax 1.2.840.10008.1.2.5 (RLE Lossless) is not supported yet');
-    expect(codeOf(() => decodeFrames(rle))).toBe('UNSUPPORTED_TRANSFER_SYNTAX');
+    expect(() => decodeFrames(rle)).toThrow('pixel codecs are not loaded: await loadPixelCodecs() before decoding compressed images');
+    expect(codeOf(() => decodeFrames(rle))).toBe('INTERNAL');
   });
 
-  it('when the image is RGB, then UNSUPPORTED_TRANSFER_SYNTAX says only grayscale is supported', () => {
-    const rgb = parsed(image({ SamplesPerPixel: 3, PhotometricInterpretation: 'RGB', PixelData: [new ArrayBuffer(24)] }));
-    expect(() => decodeFrames(rgb)).toThrow(/SamplesPerPixel 3 is not supported/);
+  it('when the transfer syntax is unknown, then UNSUPPORTED_TRANSFER_SYNTAX names it', () => {
+    const mpeg = parsed(image({ PixelData: [new ArrayBuffer(8)] }), '1.2.840.10008.1.2.4.100');
+    expect(() => decodeFrames(mpeg)).toThrow('transfer syntax 1.2.840.10008.1.2.4.100 (unknown) is not supported');
+    expect(codeOf(() => decodeFrames(mpeg))).toBe('UNSUPPORTED_TRANSFER_SYNTAX');
+  });
+
+  const rgbImage = (extra: NaturalDataset): NaturalDataset =>
+    image({ SamplesPerPixel: 3, PhotometricInterpretation: 'RGB', PlanarConfiguration: 0, BitsAllocated: 8, BitsStored: 8, HighBit: 7, Rows: 1, Columns: 2, ...extra });
+
+  it('when the image is interleaved RGB, then rgb holds the samples and frames their BT.601 luminance', () => {
+    const out = decodeFrames(parsed(rgbImage({ PixelData: [new Uint8Array([255, 0, 0, 0, 0, 255]).buffer] })));
+    expect(out.samplesPerPixel).toBe(3);
+    expect(Array.from(out.rgb?.[0] ?? [])).toEqual([255, 0, 0, 0, 0, 255]);
+    expect(Array.from(out.frames[0] ?? []).map((v) => Math.round(v * 1000) / 1000)).toEqual([76.245, 29.07]);
+  });
+
+  it('when the image is planar RGB, then it is interleaved', () => {
+    const out = decodeFrames(parsed(rgbImage({ PlanarConfiguration: 1, PixelData: [new Uint8Array([1, 2, 3, 4, 5, 6]).buffer] })));
+    expect(Array.from(out.rgb?.[0] ?? [])).toEqual([1, 3, 5, 2, 4, 6]);
+  });
+
+  it('when the image is YBR_FULL, then grey, pure red and pure blue come back as RGB', () => {
+    // Y/Cb/Cr of RGB (128,128,128), (255,0,0) and (0,0,255) rounded to integers; the way back loses up to 1.
+    const ybr = [128, 128, 128, 76, 85, 255, 29, 255, 107];
+    const out = decodeFrames(parsed(rgbImage({ Columns: 3, PhotometricInterpretation: 'YBR_FULL', PixelData: [new Uint8Array(ybr).buffer] })));
+    expect(Array.from(out.rgb?.[0] ?? [])).toEqual([128, 128, 128, 254, 0, 0, 0, 0, 254]);
+  });
+
+  it('when the image is YBR_FULL_422, then each pair of pixels shares its chroma', () => {
+    const packed = [76, 128, 85, 255, 29, 29, 255, 107];
+    const out = decodeFrames(parsed(rgbImage({ Columns: 4, PhotometricInterpretation: 'YBR_FULL_422', PixelData: [new Uint8Array(packed).buffer] })));
+    expect(Array.from(out.rgb?.[0] ?? [])).toEqual([254, 0, 0, 255, 52, 52, 0, 0, 254, 0, 0, 254]);
+  });
+
+  it('when the image is PALETTE COLOR, then UNSUPPORTED_TRANSFER_SYNTAX says which interpretations are supported', () => {
+    const palette = parsed(image({ PhotometricInterpretation: 'PALETTE COLOR', PixelData: [new ArrayBuffer(8)] }));
+    expect(() => decodeFrames(palette)).toThrow(/PhotometricInterpretation PALETTE COLOR with 1 sample\(s\) per pixel is not supported; only MONOCHROME1\/MONOCHROME2/);
   });
 
   it('when there is no PixelData, then BAD_DICOM is thrown', () => {

@@ -1,11 +1,17 @@
 import type { NaturalDataset } from 'dcmjs';
 import { AppError } from '../domain/errors';
+import { expandYbr422, planarToInterleaved, toLuminance, ybrFullToRgb } from './codecs/colour';
+import { framesFromItems } from './codecs/encapsulated';
+import { CODEC_FAMILY, decodeFrame, type FrameLayout } from './codecs/wasm-codecs';
 import { num, str, type ParsedPart10 } from './part10';
 
+export { loadPixelCodecs, pixelCodecsLoaded } from './codecs/wasm-codecs';
+export { toLuminance } from './codecs/colour';
+
 /**
- * Pixel decoding for the uncompressed (native) transfer syntaxes. Output values are modality values: stored values
- * masked to BitsStored, sign-extended when signed, then RescaleSlope/RescaleIntercept applied. Compressed transfer
- * syntaxes are refused with UNSUPPORTED_TRANSFER_SYNTAX until codecs are added.
+ * Pixel decoding for native and compressed transfer syntaxes. Output values are modality values: stored values
+ * (decompressed first where needed, see ./codecs) masked to BitsStored, sign-extended when signed, then
+ * RescaleSlope/RescaleIntercept applied.
  */
 
 export const NATIVE_TRANSFER_SYNTAXES: Readonly<Record<string, string>> = {
@@ -42,8 +48,12 @@ export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxVoxels: 512 * 512 * 2048
 export interface DecodedFrames {
   rows: number;
   columns: number;
-  /** One array of rows × columns modality values per frame, row by row. */
+  /** One array of rows × columns modality values per frame, row by row (colour: BT.601 luminance of `rgb`). */
   frames: Float32Array[];
+  /** 1 for grayscale, 3 for colour (decoded to RGB whatever the stored photometric interpretation). */
+  samplesPerPixel: 1 | 3;
+  /** Colour images only: interleaved R,G,B values (rows × columns × 3) per frame. */
+  rgb?: Float32Array[];
 }
 
 interface PixelFormat {
@@ -52,7 +62,14 @@ interface PixelFormat {
   highBit: number;
   signed: boolean;
   monochrome1: boolean;
+  samplesPerPixel: 1 | 3;
+  photometric: string;
+  planarConfiguration: 0 | 1;
 }
+
+const GRAYSCALE = new Set(['MONOCHROME1', 'MONOCHROME2']);
+/** YBR_ICT/YBR_RCT only occur with JPEG 2000, whose decoder undoes the component transform. */
+const COLOUR = new Set(['RGB', 'YBR_FULL', 'YBR_FULL_422', 'YBR_ICT', 'YBR_RCT']);
 
 export function transferSyntaxName(uid: string): string {
   return NATIVE_TRANSFER_SYNTAXES[uid] ?? KNOWN_COMPRESSED[uid] ?? 'unknown';
@@ -72,10 +89,11 @@ function requiredInt(ds: NaturalDataset, keyword: string): number {
 
 function readPixelFormat(ds: NaturalDataset): PixelFormat {
   const samples = num(ds, 'SamplesPerPixel') ?? 1;
-  if (samples !== 1) throw unsupported(`SamplesPerPixel ${samples} is not supported; only single-sample (grayscale) images`);
-  const photometric = (str(ds, 'PhotometricInterpretation') ?? 'MONOCHROME2').trim();
-  if (photometric !== 'MONOCHROME1' && photometric !== 'MONOCHROME2') {
-    throw unsupported(`PhotometricInterpretation ${photometric} is not supported; only MONOCHROME1/MONOCHROME2`);
+  if (samples !== 1 && samples !== 3) throw unsupported(`SamplesPerPixel ${samples} is not supported; only 1 (grayscale) or 3 (colour)`);
+  const photometric = (str(ds, 'PhotometricInterpretation') ?? (samples === 1 ? 'MONOCHROME2' : 'RGB')).trim();
+  const allowed = samples === 1 ? GRAYSCALE : COLOUR;
+  if (!allowed.has(photometric)) {
+    throw unsupported(`PhotometricInterpretation ${photometric} with ${samples} sample(s) per pixel is not supported; only ${[...allowed].join('/')}`);
   }
   const bitsAllocated = requiredInt(ds, 'BitsAllocated');
   if (bitsAllocated !== 8 && bitsAllocated !== 16 && bitsAllocated !== 32) {
@@ -90,11 +108,20 @@ function readPixelFormat(ds: NaturalDataset): PixelFormat {
     throw new AppError('BAD_DICOM', `HighBit ${highBit} is inconsistent with BitsStored ${bitsStored} and BitsAllocated ${bitsAllocated}`);
   }
   const pixelRepresentation = num(ds, 'PixelRepresentation') ?? 0;
-  return { bitsAllocated, bitsStored, highBit, signed: pixelRepresentation === 1, monochrome1: photometric === 'MONOCHROME1' };
+  return {
+    bitsAllocated,
+    bitsStored,
+    highBit,
+    signed: pixelRepresentation === 1,
+    monochrome1: photometric === 'MONOCHROME1',
+    samplesPerPixel: samples,
+    photometric,
+    planarConfiguration: samples === 3 && num(ds, 'PlanarConfiguration') === 1 ? 1 : 0,
+  };
 }
 
-/** dcmjs gives PixelData as an array of ArrayBuffers (one for native data); join them into one view. */
-function pixelBytes(ds: NaturalDataset): Uint8Array {
+/** dcmjs gives PixelData as an array of ArrayBuffers: one for native data, one per frame or fragment when encapsulated. */
+function pixelItems(ds: NaturalDataset): Uint8Array[] {
   const v = ds.PixelData;
   // Tag check instead of instanceof: buffers may come from another realm (vm contexts, test runners).
   const isBuffer = (p: unknown): p is ArrayBuffer => Object.prototype.toString.call(p) === '[object ArrayBuffer]';
@@ -105,7 +132,10 @@ function pixelBytes(ds: NaturalDataset): Uint8Array {
     }
     throw new AppError('BAD_DICOM', 'dataset has no PixelData');
   }
-  const views = parts.map((p) => (isBuffer(p) ? new Uint8Array(p) : new Uint8Array(p.buffer, p.byteOffset, p.byteLength)));
+  return parts.map((p) => (isBuffer(p) ? new Uint8Array(p) : new Uint8Array(p.buffer, p.byteOffset, p.byteLength)));
+}
+
+function joined(views: Uint8Array[]): Uint8Array {
   if (views.length === 1) return views[0] as Uint8Array;
   const total = views.reduce((n, p) => n + p.byteLength, 0);
   const out = new Uint8Array(total);
@@ -165,15 +195,86 @@ function storedValues(bytes: Uint8Array, offset: number, count: number, format: 
   return out;
 }
 
+/** Stored samples per frame as laid out natively: YBR_FULL_422 keeps two samples per pixel (Y1 Y2 Cb Cr per pair). */
+function nativeSamplesPerFrame(rows: number, columns: number, format: PixelFormat): number {
+  if (format.photometric === 'YBR_FULL_422') return rows * Math.ceil(columns / 2) * 4;
+  return rows * columns * format.samplesPerPixel;
+}
+
+interface FrameSource {
+  bytes: Uint8Array;
+  offset: number;
+  littleEndian: boolean;
+  /** Layout of the samples in bytes (after decompression, codecs may have changed it). */
+  photometric: string;
+  planarConfiguration: 0 | 1;
+}
+
+/** Native data: every frame is a slice of one byte run, checked against the size the header promises. */
+function nativeFrames(parsed: ParsedPart10, rows: number, columns: number, frameCount: number, format: PixelFormat): FrameSource[] {
+  const bytes = joined(pixelItems(parsed.dataset));
+  const frameBytes = nativeSamplesPerFrame(rows, columns, format) * (format.bitsAllocated / 8);
+  const expected = frameBytes * frameCount;
+  // Trailing padding shorter than a frame is tolerated (some writers pad); anything else means the header lies.
+  if (bytes.byteLength < expected || bytes.byteLength >= expected + frameBytes) {
+    throw new AppError(
+      'BAD_DICOM',
+      `pixel data length ${bytes.byteLength} does not match ${rows}×${columns}×${frameCount} frames × ${frameBytes / (rows * columns)} bytes = ${expected}`,
+    );
+  }
+  const littleEndian = parsed.transferSyntaxUid !== '1.2.840.10008.1.2.2';
+  return Array.from({ length: frameCount }, (_, f) => ({ bytes, offset: f * frameBytes, littleEndian, photometric: format.photometric, planarConfiguration: format.planarConfiguration }));
+}
+
+/** Encapsulated data: split into frames, then each frame decompressed by its codec to little-endian stored values. */
+function* compressedFrames(parsed: ParsedPart10, rows: number, columns: number, frameCount: number, format: PixelFormat): Generator<FrameSource> {
+  const ts = parsed.transferSyntaxUid;
+  const family = CODEC_FAMILY[ts] as string;
+  const encoded = framesFromItems(pixelItems(parsed.dataset), frameCount, family);
+  const layout: FrameLayout = {
+    rows,
+    columns,
+    bitsAllocated: format.bitsAllocated,
+    bitsStored: format.bitsStored,
+    samplesPerPixel: format.samplesPerPixel,
+    signed: format.signed,
+    planarConfiguration: format.planarConfiguration,
+    photometric: format.photometric,
+  };
+  for (const frame of encoded) {
+    const decoded = decodeFrame(ts, frame, layout);
+    yield { bytes: decoded.bytes, offset: 0, littleEndian: true, photometric: decoded.photometric, planarConfiguration: decoded.planarConfiguration };
+  }
+}
+
+/** Stored colour samples of one frame → interleaved RGB (PlanarConfiguration, YBR_FULL_422 and YBR_FULL handled). */
+function rgbOf(stored: Float64Array, source: FrameSource, rows: number, columns: number, format: PixelFormat): Float32Array {
+  const pixels = rows * columns;
+  let values = stored;
+  let photometric = source.photometric;
+  if (photometric === 'YBR_FULL_422' && values.length !== pixels * 3) {
+    values = expandYbr422(values, rows, columns);
+    photometric = 'YBR_FULL';
+  } else if (source.planarConfiguration === 1) {
+    values = planarToInterleaved(values, pixels, 3);
+  }
+  if (photometric === 'YBR_FULL' || photometric === 'YBR_FULL_422') ybrFullToRgb(values, format.bitsStored);
+  else if (photometric !== 'RGB') throw unsupported(`decoded colour data in ${photometric} cannot be converted to RGB`);
+  return Float32Array.from(values);
+}
+
 /**
- * Decodes every frame of a native (uncompressed) grayscale image into modality values.
- * MONOCHROME1 images are inverted into MONOCHROME2 sense (higher value = brighter) over the stored-value range
- * before rescaling, so downstream code can treat all grayscale images alike.
+ * Decodes every frame of an image into modality values, for native and compressed transfer syntaxes.
+ * Grayscale: MONOCHROME1 images are inverted into MONOCHROME2 sense (higher value = brighter) over the stored-value
+ * range before rescaling, so downstream code can treat all grayscale images alike.
+ * Colour: `rgb` holds interleaved RGB per frame and `frames` their ITU-R BT.601 luminance, so grayscale callers work
+ * unchanged. Compressed syntaxes need `await loadPixelCodecs()` once beforehand.
  */
 export function decodeFrames(parsed: ParsedPart10, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): DecodedFrames {
   const ts = parsed.transferSyntaxUid;
-  if (!(ts in NATIVE_TRANSFER_SYNTAXES)) {
-    throw unsupported(`transfer syntax ${ts} (${transferSyntaxName(ts)}) is not supported yet`);
+  const native = ts in NATIVE_TRANSFER_SYNTAXES;
+  if (!native && !(ts in CODEC_FAMILY)) {
+    throw unsupported(`transfer syntax ${ts} (${transferSyntaxName(ts)}) is not supported`);
   }
   const ds = parsed.dataset;
   const format = readPixelFormat(ds);
@@ -183,33 +284,34 @@ export function decodeFrames(parsed: ParsedPart10, limits: DecodeLimits = DEFAUL
   if (!Number.isInteger(frameCount) || frameCount < 1) throw new AppError('BAD_DICOM', `NumberOfFrames ${frameCount} is not a positive integer`);
   if (rows === 0 || columns === 0) throw new AppError('BAD_DICOM', `image has ${rows} rows and ${columns} columns`);
   const voxels = rows * columns * frameCount;
-  if (voxels > limits.maxVoxels) {
-    throw new AppError('TOO_LARGE', `image of ${rows}×${columns}×${frameCount} voxels exceeds the limit of ${limits.maxVoxels}`);
+  // Colour counts three samples per voxel: that is what gets allocated.
+  if (voxels * format.samplesPerPixel > limits.maxVoxels) {
+    throw new AppError('TOO_LARGE', `image of ${rows}×${columns}×${frameCount} voxels × ${format.samplesPerPixel} samples exceeds the limit of ${limits.maxVoxels}`);
   }
-  const bytes = pixelBytes(ds);
-  const frameBytes = rows * columns * (format.bitsAllocated / 8);
-  const expected = frameBytes * frameCount;
-  // Trailing padding shorter than a frame is tolerated (some writers pad); anything else means the header lies.
-  if (bytes.byteLength < expected || bytes.byteLength >= expected + frameBytes) {
-    throw new AppError(
-      'BAD_DICOM',
-      `pixel data length ${bytes.byteLength} does not match ${rows}×${columns}×${frameCount} frames × ${format.bitsAllocated / 8} bytes = ${expected}`,
-    );
-  }
-  const littleEndian = ts !== '1.2.840.10008.1.2.2';
+  const sources = native ? nativeFrames(parsed, rows, columns, frameCount, format) : compressedFrames(parsed, rows, columns, frameCount, format);
   const pixels = rows * columns;
   const all = new Float32Array(voxels);
   const frames: Float32Array[] = [];
+  const rgb: Float32Array[] = [];
   const invertSum = format.signed ? -1 : 2 ** format.bitsStored - 1;
-  for (let f = 0; f < frameCount; f++) {
-    const stored = storedValues(bytes, f * frameBytes, pixels, format, littleEndian);
-    const { slope, intercept } = rescaleFor(ds, f);
+  let f = 0;
+  for (const source of sources) {
+    const sampleCount = source.photometric === 'YBR_FULL_422' && native ? nativeSamplesPerFrame(rows, columns, format) : pixels * format.samplesPerPixel;
+    const stored = storedValues(source.bytes, source.offset, sampleCount, format, source.littleEndian);
     const frame = all.subarray(f * pixels, (f + 1) * pixels);
-    for (let p = 0; p < pixels; p++) {
-      const s = stored[p] as number;
-      frame[p] = (format.monochrome1 ? invertSum - s : s) * slope + intercept;
+    if (format.samplesPerPixel === 3) {
+      const colour = rgbOf(stored, source, rows, columns, format);
+      rgb.push(colour);
+      frame.set(toLuminance(colour));
+    } else {
+      const { slope, intercept } = rescaleFor(ds, f);
+      for (let p = 0; p < pixels; p++) {
+        const s = stored[p] as number;
+        frame[p] = (format.monochrome1 ? invertSum - s : s) * slope + intercept;
+      }
     }
     frames.push(frame);
+    f++;
   }
-  return { rows, columns, frames };
+  return format.samplesPerPixel === 3 ? { rows, columns, frames, samplesPerPixel: 3, rgb } : { rows, columns, frames, samplesPerPixel: 1 };
 }

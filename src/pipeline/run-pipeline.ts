@@ -1,3 +1,4 @@
+import { loadPixelCodecs } from '../dicom/decode';
 import { buildVolume } from '../dicom/volume';
 import { AppError } from '../domain/errors';
 import type { Findings } from '../domain/findings';
@@ -30,6 +31,8 @@ export async function runPipeline(ctx: JobContext): Promise<JobResult> {
   const study = studyFromSource(first.dataset, job.instanceUids);
 
   await ctx.enter('volume');
+  // Compressed transfer syntaxes need the codec WebAssembly; loading is once per process (again after a codec error).
+  await loadPixelCodecs();
   const volume = buildVolume(instances, { decodeLimits: { maxVoxels: deps.limits.maxVoxels } });
 
   await ctx.enter('infer');
