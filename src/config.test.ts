@@ -46,4 +46,10 @@ describe('loadConfig', () => {
     writeFileSync(file, '{ not json');
     expect(() => loadConfig({ file, env: {} })).toThrow(/broken\.json/);
   });
+
+  it('when inference.device is not set, then it is cpu; CLINICAL_AI_INFERENCE_DEVICE sets cuda; other values are refused', () => {
+    expect(loadConfig({ env: {} }).inference.device).toBe('cpu');
+    expect(loadConfig({ env: { CLINICAL_AI_INFERENCE_DEVICE: 'cuda' } }).inference.device).toBe('cuda');
+    expect(() => loadConfig({ env: { CLINICAL_AI_INFERENCE_DEVICE: 'tpu' } })).toThrow(/inference\.device/);
+  });
 });

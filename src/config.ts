@@ -25,6 +25,8 @@ export interface Config {
     backoffMaxMs: number;
     pollIntervalMs: number;
   };
+  /** Model execution; see config.schema.json. */
+  inference: { device: 'cpu' | 'cuda' };
   orthanc: { pollIntervalMs: number; fromStart: boolean };
   results: {
     reportStatus: 'preliminary' | 'final';

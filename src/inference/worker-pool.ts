@@ -2,9 +2,11 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode } from '../domain/errors';
-import type { LoadedModel } from '../domain/manifest';
+import type { LoadedModel, SlidingWindow } from '../domain/manifest';
+import { silentLogger, type Logger } from '../logging';
 import type { ModelRuntime, TensorData } from '../ports/model-runtime';
-import type { Reduction, WorkerRequest, WorkerResponse } from './worker-protocol';
+import { warmupHint } from './warmup';
+import type { InferenceDevice, Reduction, WorkerRequest, WorkerResponse } from './worker-protocol';
 
 interface Pending {
   resolve: (r: WorkerResponse) => void;
@@ -27,6 +29,10 @@ function workerEntry(): { file: string; execArgv: string[] } {
 export interface WorkerPoolOptions {
   workers: number;
   intraOpThreads: number;
+  /** Config inference.device; "cuda" falls back to CPU (one warning) when the CUDA execution provider is missing. */
+  device?: InferenceDevice;
+  /** Receives the CUDA fallback warning and warm-up debug lines; silent by default. */
+  logger?: Logger;
 }
 
 /**
@@ -38,8 +44,11 @@ export class WorkerPoolRuntime implements ModelRuntime {
   private readonly models = new Map<string, LoadedModel>();
   private nextId = 1;
   private closed = false;
+  private fallbackWarned = false;
+  private readonly log: Logger;
 
   constructor(private readonly options: WorkerPoolOptions) {
+    this.log = options.logger ?? silentLogger;
     for (let i = 0; i < Math.max(1, options.workers); i++) this.slots.push(this.spawn());
   }
 
@@ -66,7 +75,7 @@ export class WorkerPoolRuntime implements ModelRuntime {
         const replacement = this.spawn();
         this.slots[i] = replacement;
         // Reload models into the replacement so later runs find their sessions.
-        for (const m of this.models.values()) void this.loadInto(replacement, m).catch(() => undefined);
+        for (const m of this.models.values()) void this.loadInto(replacement, m, false).catch(() => undefined);
       }
     });
     return slot;
@@ -79,30 +88,58 @@ export class WorkerPoolRuntime implements ModelRuntime {
     });
   }
 
-  private async loadInto(slot: Slot, model: LoadedModel): Promise<void> {
+  private async loadInto(slot: Slot, model: LoadedModel, report: boolean): Promise<void> {
+    const modelId = model.manifest.id;
     const res = await this.request(slot, {
       type: 'load',
       id: this.nextId++,
-      modelId: model.manifest.id,
+      modelId,
       modelPath: model.modelPath,
       inputName: model.manifest.io.input,
       outputName: model.manifest.io.output,
       intraOpThreads: this.options.intraOpThreads,
+      device: this.options.device ?? 'cpu',
+      warmupShape: warmupHint(model.manifest),
     });
-    if (!res.ok) throw new AppError(res.error.code as ErrorCode, `model ${model.manifest.id}: ${res.error.message}`, { retryable: false });
+    if (!res.ok) throw new AppError(res.error.code as ErrorCode, `model ${modelId}: ${res.error.message}`, { retryable: false });
+    if (res.providerFallback !== undefined && !this.fallbackWarned) {
+      this.fallbackWarned = true;
+      this.log.warn(
+        { requestedDevice: 'cuda', device: 'cpu', reason: res.providerFallback },
+        'inference.device is "cuda" but the installed onnxruntime-node has no usable CUDA execution provider; running all models on CPU',
+      );
+    }
+    if (!report || !res.warmup) return;
+    const w = res.warmup;
+    if (w.ran) this.log.debug({ modelId, shape: w.shape, ms: w.ms, provider: res.provider }, 'model warmed up on a zero tensor');
+    else this.log.debug({ modelId, reason: w.reason }, 'model warm-up skipped');
   }
 
+  /** Creates the model's session in every worker, each warmed up once on a zero tensor where the shape is known. */
   async load(model: LoadedModel): Promise<void> {
-    await Promise.all(this.slots.map((s) => this.loadInto(s, model)));
+    await Promise.all(this.slots.map((s, i) => this.loadInto(s, model, i === 0)));
     this.models.set(model.manifest.id, model);
   }
 
   async run(modelId: string, input: TensorData, reduce: Reduction = 'none'): Promise<TensorData> {
+    return this.dispatch(modelId, input, (id) => ({ type: 'run', id, modelId, input, reduce }));
+  }
+
+  /**
+   * Sliding-window inference tiled inside one worker (decision 0006): the volume [C, D, H, W] crosses once, and
+   * the blended logits [K, D, H, W] (reduce "none") or the uint8 labels [D, H, W] ("argmax-channels") come back.
+   * The input buffer is transferred: the caller's array is detached afterwards.
+   */
+  async runSlidingWindow(modelId: string, input: TensorData, window: SlidingWindow, reduce: Reduction = 'none'): Promise<TensorData> {
+    return this.dispatch(modelId, input, (id) => ({ type: 'run-window', id, modelId, input, window, reduce }));
+  }
+
+  private async dispatch(modelId: string, input: TensorData, request: (id: number) => WorkerRequest): Promise<TensorData> {
     if (!this.models.has(modelId)) throw new AppError('MODEL_INVALID', `model ${modelId} is not loaded`);
     const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
     slot.busy++;
     try {
-      const res = await this.request(slot, { type: 'run', id: this.nextId++, modelId, input, reduce }, [input.data.buffer as ArrayBuffer]);
+      const res = await this.request(slot, request(this.nextId++), [input.data.buffer as ArrayBuffer]);
       if (!res.ok) throw new AppError(res.error.code as ErrorCode, `model ${modelId}: ${res.error.message}`);
       if (!res.output) throw new AppError('INFERENCE_FAILED', `model ${modelId} returned no output`);
       return res.output;
