@@ -330,3 +330,25 @@ describe('manifestProblems: preprocessing, postprocessing and sliding-window fie
     expect(problemsOf(m)).toEqual(['/postprocessing applies to segmentation models only (classes carry their own thresholds)']);
   });
 });
+
+describe('models/manifest.schema.json', () => {
+  it('when the schema is walked, then every declared property has a description and every object schema closes its properties', () => {
+    const schema = JSON.parse(readFileSync(path.join(MODELS_DIR, 'manifest.schema.json'), 'utf8')) as unknown;
+    const missing: string[] = [];
+    const walk = (node: unknown, at: string): void => {
+      if (node === null || typeof node !== 'object') return;
+      const n = node as Record<string, unknown>;
+      // if/then branches only test or forbid values of properties declared elsewhere.
+      const isCondition = at.endsWith('/if') || at.endsWith('/then');
+      if (n.properties && !isCondition) {
+        for (const [key, value] of Object.entries(n.properties as Record<string, Record<string, unknown>>)) {
+          if (typeof value === 'object' && value.description === undefined && !(key === 'op' && n.oneOf)) missing.push(`${at}/properties/${key} has no description`);
+        }
+        if (n.additionalProperties !== false && !n.oneOf && at !== '/definitions/intensityOp') missing.push(`${at} allows unknown properties`);
+      }
+      for (const [key, value] of Object.entries(n)) walk(value, `${at}/${key}`);
+    };
+    walk(schema, '');
+    expect(missing).toEqual([]);
+  });
+});
