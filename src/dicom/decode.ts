@@ -173,24 +173,66 @@ function rescaleFor(ds: NaturalDataset, frameIndex: number): Rescale {
   return { slope: num(source, 'RescaleSlope') ?? 1, intercept: num(source, 'RescaleIntercept') ?? 0 };
 }
 
-/** Reads stored values of one frame as integers, masked to BitsStored and sign-extended. */
-function storedValues(bytes: Uint8Array, offset: number, count: number, format: PixelFormat, littleEndian: boolean): Float64Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, count * (format.bitsAllocated / 8));
-  const out = new Float64Array(count);
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** 8- or 16-bit words of one frame as a typed array: a view when aligned and in host order, else a copy. */
+function words(bytes: Uint8Array, offset: number, count: number, bitsAllocated: 8 | 16, littleEndian: boolean): Uint8Array | Uint16Array {
+  const start = bytes.byteOffset + offset;
+  if (bitsAllocated === 8) return new Uint8Array(bytes.buffer, start, count);
+  if (littleEndian === HOST_LITTLE_ENDIAN && start % 2 === 0) return new Uint16Array(bytes.buffer, start, count);
+  const copy = new Uint16Array(count);
+  const view = new DataView(bytes.buffer, start, count * 2);
+  for (let p = 0; p < count; p++) copy[p] = view.getUint16(p * 2, littleEndian);
+  return copy;
+}
+
+/** value → (invert − value, when invert is set) × scale + offset: MONOCHROME1 inversion and modality rescale. */
+interface Affine {
+  invert?: number;
+  scale: number;
+  offset: number;
+}
+
+const IDENTITY: Affine = { scale: 1, offset: 0 };
+
+/**
+ * Reads stored values of one frame as integers, masked to BitsStored and sign-extended, then mapped by `affine`,
+ * into `out` (a Float64Array by default).
+ */
+function storedValues<T extends Float32Array | Float64Array>(
+  bytes: Uint8Array,
+  offset: number,
+  count: number,
+  format: PixelFormat,
+  littleEndian: boolean,
+  affine: Affine = IDENTITY,
+  out: T = new Float64Array(count) as T,
+): T {
+  const { scale, offset: add } = affine;
+  const invert = affine.invert;
   const { bitsAllocated, bitsStored, highBit, signed } = format;
   const shift = highBit + 1 - bitsStored;
-  const fullWidth = bitsStored === bitsAllocated && shift === 0;
   const range = 2 ** bitsStored;
   const half = range / 2;
+  if (bitsAllocated !== 32) {
+    // Up to 16 bits: integer bit operations are exact and much faster than per-sample DataView reads.
+    const raw = words(bytes, offset, count, bitsAllocated, littleEndian);
+    const mask = range - 1;
+    for (let p = 0; p < count; p++) {
+      const v = ((raw[p] as number) >> shift) & mask;
+      const value = signed && v >= half ? v - range : v;
+      out[p] = (invert === undefined ? value : invert - value) * scale + add;
+    }
+    return out;
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, count * 4);
+  const fullWidth = bitsStored === 32 && shift === 0;
   for (let p = 0; p < count; p++) {
-    let raw: number;
-    if (bitsAllocated === 8) raw = view.getUint8(p);
-    else if (bitsAllocated === 16) raw = view.getUint16(p * 2, littleEndian);
-    else raw = view.getUint32(p * 4, littleEndian);
+    const raw = view.getUint32(p * 4, littleEndian);
     // Arithmetic instead of bit operators so that 32-bit values stay unsigned.
     let v = fullWidth ? raw : Math.floor(raw / 2 ** shift) % range;
     if (signed && v >= half) v -= range;
-    out[p] = v;
+    out[p] = (invert === undefined ? v : invert - v) * scale + add;
   }
   return out;
 }
@@ -297,18 +339,15 @@ export function decodeFrames(parsed: ParsedPart10, limits: DecodeLimits = DEFAUL
   let f = 0;
   for (const source of sources) {
     const sampleCount = source.photometric === 'YBR_FULL_422' && native ? nativeSamplesPerFrame(rows, columns, format) : pixels * format.samplesPerPixel;
-    const stored = storedValues(source.bytes, source.offset, sampleCount, format, source.littleEndian);
     const frame = all.subarray(f * pixels, (f + 1) * pixels);
     if (format.samplesPerPixel === 3) {
-      const colour = rgbOf(stored, source, rows, columns, format);
+      const colour = rgbOf(storedValues(source.bytes, source.offset, sampleCount, format, source.littleEndian), source, rows, columns, format);
       rgb.push(colour);
       frame.set(toLuminance(colour));
     } else {
       const { slope, intercept } = rescaleFor(ds, f);
-      for (let p = 0; p < pixels; p++) {
-        const s = stored[p] as number;
-        frame[p] = (format.monochrome1 ? invertSum - s : s) * slope + intercept;
-      }
+      const affine: Affine = format.monochrome1 ? { invert: invertSum, scale: slope, offset: intercept } : { scale: slope, offset: intercept };
+      storedValues(source.bytes, source.offset, pixels, format, source.littleEndian, affine, frame);
     }
     frames.push(frame);
     f++;
