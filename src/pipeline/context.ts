@@ -8,9 +8,10 @@ import type { ImagingStore } from '../ports/imaging-store';
 import type { JobStore } from '../ports/job-store';
 import type { ModelRuntime } from '../ports/model-runtime';
 import type { Reduction } from '../inference/worker-protocol';
+import type { VolumeRuntime } from '../inference/volume';
 
-/** A runtime that can also reduce logits in the worker (WorkerPoolRuntime). */
-export interface PipelineRuntime extends ModelRuntime {
+/** A runtime that can also reduce logits and tile 3D volumes in the worker (WorkerPoolRuntime). */
+export interface PipelineRuntime extends ModelRuntime, VolumeRuntime {
   run(modelId: string, input: Parameters<ModelRuntime['run']>[1], reduce?: Reduction): ReturnType<ModelRuntime['run']>;
 }
 

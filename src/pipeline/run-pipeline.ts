@@ -8,6 +8,7 @@ import { parseInstances } from './stages/decode';
 import { encodeSeg } from './stages/encode-seg';
 import { classifyVolume } from './stages/infer-classification';
 import { segmentVolume } from './stages/infer-segmentation';
+import { segmentVolume3d } from './stages/infer-volume';
 import { retrieveSeries } from './stages/retrieve';
 import { storeSeg } from './stages/store-seg';
 import { studyFromSource } from './stages/study-from-source';
@@ -39,7 +40,7 @@ export async function runPipeline(ctx: JobContext): Promise<JobResult> {
   let findings: Findings;
   const result: JobResult = {};
   if (model.manifest.task === 'segmentation') {
-    const labels = await segmentVolume(ctx, volume);
+    const labels = model.manifest.io.layout === 'volume' ? await segmentVolume3d(ctx, volume) : await segmentVolume(ctx, volume);
 
     await ctx.enter('encode');
     const seg = encodeSeg(ctx, first.dataset, volume, labels);
