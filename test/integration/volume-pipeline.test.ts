@@ -21,6 +21,8 @@ import { segFrameRefs, segPixelBytes, unpackSegFrame } from '../support/seg-geom
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'models', 'pointwise3d');
 const CH2 = '/usr/share/mricron/templates/ch2.nii.gz';
+/** Puts Colin27's 0–254 intensities around the pointwise model's decision boundary. */
+const SCALE = { op: 'scale' as const, multiply: 1 / 64, add: -1 };
 
 function modelsDir(overrides: Partial<ModelManifest>): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'vol-models-'));
@@ -62,6 +64,8 @@ describe('3D model through the pipeline (reorient + sliding window + restore + S
     const cols = Number(parsed[0]?.dataset.Columns);
     const stack = new Float32Array(parsed.length * rows * cols);
     parsed.forEach((p, k) => stack.set(decodeFrames(p).frames[0] as Float32Array, k * rows * cols));
+    // The same intensity operation as the manifests below (exact in float32: a power-of-two scale and an integer).
+    for (let i = 0; i < stack.length; i++) stack[i] = (stack[i] as number) * SCALE.multiply + SCALE.add;
     const runtime = new WorkerPoolRuntime({ workers: 1, intraOpThreads: 1 });
     try {
       await runtime.load(model);
@@ -75,7 +79,7 @@ describe('3D model through the pipeline (reorient + sliding window + restore + S
 
   it('when the model asks for RAS orientation and sliding windows, then every SEG frame equals the per-voxel model output on its source slice', async () => {
     const line = await run({
-      preprocessing: { orientation: 'RAS' },
+      preprocessing: { orientation: 'RAS', intensity: [SCALE] },
       io: { input: 'image', output: 'logits', layout: 'volume', outputKind: 'logits', slidingWindow: { roiSize: [16, 24, 20], overlap: 0.5, blend: 'constant', batchSize: 3 } },
     });
     expect(line.status).toBe('succeeded');
@@ -106,7 +110,7 @@ describe('3D model through the pipeline (reorient + sliding window + restore + S
 
   it('when the model also resamples to 2 mm, then labels come back on the source grid and agree with the per-voxel output almost everywhere', async () => {
     const line = await run({
-      preprocessing: { orientation: 'RAS', targetSpacing: [2, 2, 2] },
+      preprocessing: { orientation: 'RAS', targetSpacing: [2, 2, 2], intensity: [SCALE] },
       io: { input: 'image', output: 'logits', layout: 'volume', outputKind: 'logits', slidingWindow: { roiSize: [32, 32, 32], overlap: 0.25, blend: 'gaussian', batchSize: 2 } },
     });
     expect(line.status).toBe('succeeded');
