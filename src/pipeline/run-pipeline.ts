@@ -34,7 +34,11 @@ export async function runPipeline(ctx: JobContext): Promise<JobResult> {
   await ctx.enter('volume');
   // Compressed transfer syntaxes need the codec WebAssembly; loading is once per process (again after a codec error).
   await loadPixelCodecs();
-  const volume = buildVolume(instances, { decodeLimits: { maxVoxels: deps.limits.maxVoxels } });
+  const volume = buildVolume(instances, {
+    decodeLimits: { maxVoxels: deps.limits.maxVoxels },
+    // Uneven slice gaps are kept (as sliceOffsets) only for models that resample them to a uniform grid.
+    nonUniformSpacing: model.manifest.preprocessing.nonUniformSpacing ?? 'reject',
+  });
 
   await ctx.enter('infer');
   let findings: Findings;

@@ -40,7 +40,8 @@ export function encodeSeg(ctx: JobContext, sourceDataset: NaturalDataset, volume
       orientation: volume.orientation,
       // PixelSpacing is [row spacing, column spacing] = [spacing along colDir, spacing along rowDir].
       pixelSpacing: [volume.spacing[1], volume.spacing[0]],
-      sliceThickness: volume.spacing[2],
+      // With uneven slice gaps spacing[2] is only their mean: state no thickness rather than a wrong one.
+      ...(volume.sliceOffsets ? {} : { sliceThickness: volume.spacing[2] }),
       frameOfReferenceUid: volume.frameOfReferenceUid,
       seriesInstanceUid: ctx.job.seriesInstanceUid,
     },
