@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LoadedModel, ModelManifest, SlidingWindow } from '../domain/manifest';
-import { sha256File } from '../models/registry';
+import { loadModels, sha256File } from '../models/registry';
 import { argmaxChannels } from './argmax';
 import { runVolumeModel } from './volume';
 import { WorkerPoolRuntime } from './worker-pool';
@@ -129,13 +129,16 @@ describe('3D inference with sliding windows (pointwise3d, tiny-unet3d)', () => {
 
   const window = (blend: SlidingWindow['blend'], roiSize = ROI): SlidingWindow => ({ roiSize, overlap: 0.25, blend, batchSize: 3 });
 
-  it('when the fixture manifests are read, then their sha256 matches the ONNX files and tiny-unet3d is under 200 kB', async () => {
+  it('when the fixture manifests are read, then they pass the registry, their sha256 matches and tiny-unet3d is under 200 kB', async () => {
     for (const id of ['pointwise3d', 'tiny-unet3d']) {
       const m = await fixtureModel(id);
       expect(m.digest).toBe(m.manifest.sha256);
       expect(m.manifest.io).toMatchObject({ layout: 'volume', outputKind: 'logits', slidingWindow: { roiSize: [32, 32, 32] } });
     }
     expect(readFileSync(path.join(FIXTURES, 'tiny-unet3d', 'model.onnx')).length).toBeLessThan(200_000);
+    const registry = await loadModels(FIXTURES);
+    expect(registry.errors).toEqual([]);
+    expect(registry.models.map((m) => m.manifest.id)).toEqual(['pointwise3d', 'tiny-unet3d']);
   });
 
   it('when tiny-unet3d runs in onnxruntime, then it computes what the PyTorch network computed', async () => {
