@@ -75,7 +75,7 @@ export async function runFolder(input: string, output: string, config: Config, p
   const jobs = new MemoryJobStore();
   const source = new FolderImagingSource(index);
   const fhir = new FolderFhirSink(path.resolve(output));
-  const runtime = new WorkerPoolRuntime({ workers: 1, intraOpThreads: config.workers.inferenceThreads });
+  const runtime = new WorkerPoolRuntime({ workers: 1, intraOpThreads: config.workers.inferenceThreads, device: config.inference.device, logger });
   const lines: RunLine[] = [];
   try {
     for (const m of models) await runtime.load(m);

@@ -82,7 +82,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   if (requeued > 0) logger.warn({ requeued }, 'resuming jobs interrupted by the last shutdown');
 
   const models = await loadAllModels(config.modelsDir);
-  const runtime = new WorkerPoolRuntime({ workers: config.workers.concurrency, intraOpThreads: config.workers.inferenceThreads });
+  const runtime = new WorkerPoolRuntime({ workers: config.workers.concurrency, intraOpThreads: config.workers.inferenceThreads, device: config.inference.device, logger });
   for (const m of models) await runtime.load(m);
   logger.info({ models: models.map((m) => `${m.manifest.id}@${m.manifest.version}`) }, 'models loaded');
 
