@@ -8,24 +8,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { decodeFrames } from './decode';
 import { nums, readPart10, str, type ParsedPart10 } from './part10';
 import { buildVolume, dot, voxelToPatient } from './volume';
-import { AppError } from '../domain/errors';
 import type { Vec3 } from '../domain/study';
 import { readNifti } from '../synth/nifti';
 import { makeSeries, type SeriesPlane } from '../synth/series';
+import { geometryError } from '../../test/support/app-error';
 
 const CH2 = '/usr/share/mricron/templates/ch2.nii.gz';
 const describeIfTemplate = existsSync(CH2) ? describe : describe.skip;
 const SPACING = 8;
-
-function geometryError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError && err.code === 'GEOMETRY') return err.message;
-    throw err;
-  }
-  throw new Error('expected a GEOMETRY error');
-}
 
 function ipp(p: ParsedPart10): Vec3 {
   return nums(p.dataset, 'ImagePositionPatient', 3) as Vec3;

@@ -1,8 +1,8 @@
 import type { NaturalDataset } from 'dcmjs';
-import { AppError } from '../domain/errors';
 import type { Orientation6, Vec3 } from '../domain/study';
 import type { ParsedPart10 } from './part10';
 import { buildVolume, patientToVoxel, sliceNormal, voxelToPatient } from './volume';
+import { geometryError } from '../../test/support/app-error';
 
 const AXIAL: Orientation6 = [1, 0, 0, 0, 1, 0];
 
@@ -32,16 +32,6 @@ function slice(ipp: Vec3, value: number, extra: NaturalDataset = {}): ParsedPart
       ...extra,
     },
   };
-}
-
-function geometryError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError && err.code === 'GEOMETRY') return err.message;
-    throw err;
-  }
-  throw new Error('expected a GEOMETRY error');
 }
 
 describe('sliceNormal', () => {

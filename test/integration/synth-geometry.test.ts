@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { decodeFrames } from '../../src/dicom/decode';
 import { IMPLEMENTATION, nums, readPart10, str, writePart10, type ParsedPart10 } from '../../src/dicom/part10';
 import { buildVolume, voxelToPatient } from '../../src/dicom/volume';
-import { AppError } from '../../src/domain/errors';
 import type { Vec3 } from '../../src/domain/study';
 import type { Volume } from '../../src/domain/volume';
 import { readNifti, type NiftiVolume } from '../../src/synth/nifti';
 import { makeSeries, planSeriesGeometry, resampleLabelsToSeries, type MakeSeriesOptions, type SeriesPlane } from '../../src/synth/series';
+import { geometryError } from '../support/app-error';
 
 const CH2 = '/usr/share/mricron/templates/ch2.nii.gz';
 const CH2BET = '/usr/share/mricron/templates/ch2bet.nii.gz';
@@ -32,16 +32,6 @@ function options(plane: SeriesPlane): MakeSeriesOptions {
     uidSeed: `geometry-test-${plane}`,
     shuffleSeed: 42,
   };
-}
-
-function geometryError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError && err.code === 'GEOMETRY') return err.message;
-    throw err;
-  }
-  throw new Error('expected a GEOMETRY error');
 }
 
 /** Position of pixel (i, j) computed from one instance's own header, the way the standard defines it. */
