@@ -136,6 +136,8 @@ export interface ModelManifest {
   io: ModelIO;
   preprocessing: Preprocessing;
   postprocessing?: Postprocessing;
+  /** SEG type written for this model (default BINARY; see docs/seg.md). */
+  segmentationType?: 'BINARY' | 'LABELMAP' | 'FRACTIONAL';
   segments?: SegmentDefinition[];
   classes?: ClassDefinition[];
   /** Report code (defaults to LOINC 18748-4). */

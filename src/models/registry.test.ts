@@ -329,6 +329,29 @@ describe('manifestProblems: preprocessing, postprocessing and sliding-window fie
     m.postprocessing = { largestComponent: true };
     expect(problemsOf(m)).toEqual(['/postprocessing applies to segmentation models only (classes carry their own thresholds)']);
   });
+
+  describe('segmentationType', () => {
+    it('when a segmentation model asks for LABELMAP or FRACTIONAL, then it is valid', () => {
+      for (const t of ['BINARY', 'LABELMAP', 'FRACTIONAL']) {
+        const m = volumeManifest();
+        m.segmentationType = t;
+        expect(problemsOf(m)).toEqual([]);
+      }
+    });
+
+    it('when the type is unknown, FRACTIONAL meets a labels output, or a classifier sets it, then each is refused with a reason', () => {
+      const unknown = volumeManifest();
+      unknown.segmentationType = 'BITMAP';
+      expect(problemsOf(unknown).join('; ')).toMatch(/segmentationType must be one of "BINARY", "LABELMAP", "FRACTIONAL"/);
+      const labels = volumeManifest();
+      labels.segmentationType = 'FRACTIONAL';
+      (labels.io as LooseJson).outputKind = 'labels';
+      expect(problemsOf(labels)).toContain('/segmentationType FRACTIONAL needs probabilities: outputKind "labels" has none (use logits, probabilities or sigmoid)');
+      const classifier = JSON.parse(readFileSync(path.join(MODELS_DIR, SOURCE_ID, 'manifest.json'), 'utf8')) as LooseJson;
+      classifier.segmentationType = 'BINARY';
+      expect(problemsOf(classifier)).toEqual(['/segmentationType applies to segmentation models only']);
+    });
+  });
 });
 
 describe('models/manifest.schema.json', () => {

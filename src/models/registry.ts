@@ -185,6 +185,10 @@ function processingProblems(m: ModelManifest): string[] {
     problems.push(`/preprocessing/cropOrPadTo applies to layout "volume" only (this model has "${m.io.layout}"; use inputSize for 2D)`);
   }
   if (pre.padValue !== undefined && pre.cropOrPadTo === undefined) problems.push('/preprocessing/padValue has no effect without cropOrPadTo');
+  if (m.segmentationType && m.task !== 'segmentation') problems.push('/segmentationType applies to segmentation models only');
+  if (m.segmentationType === 'FRACTIONAL' && m.io.outputKind === 'labels') {
+    problems.push('/segmentationType FRACTIONAL needs probabilities: outputKind "labels" has none (use logits, probabilities or sigmoid)');
+  }
   const post = m.postprocessing;
   if (post && m.task !== 'segmentation') problems.push('/postprocessing applies to segmentation models only (classes carry their own thresholds)');
   const thresholds = post?.thresholds;
