@@ -110,6 +110,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     writeTransaction: (key, bundle) => (fhir ? fhir.writeTransaction(key, bundle) : Promise.reject(new AppError('FHIR_UNAVAILABLE', 'FHIR sink not started'))),
     reportsForStudy: (uid) => (fhir ? fhir.reportsForStudy(uid) : Promise.reject(new AppError('FHIR_UNAVAILABLE', 'FHIR sink not started'))),
     ping: () => (fhir ? fhir.ping() : Promise.reject(new AppError('FHIR_UNAVAILABLE', 'FHIR sink not started'))),
+    updateResource: (ref, change) => (fhir ? fhir.updateResource(ref, change) : Promise.reject(new AppError('FHIR_UNAVAILABLE', 'FHIR sink not started'))),
   };
 
   const app = createApp({ jobs, fhir: config.fhir === 'none' ? null : fhirProxy, readiness, logger, ...(embedded ? { embeddedFhir: embedded.router } : {}) });

@@ -66,6 +66,37 @@ export class FhirClientSink implements FhirSink {
     });
   }
 
+  async updateResource<T extends Resource>(reference: string, change: (current: T) => T | undefined | Promise<T | undefined>): Promise<void> {
+    const match = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(reference);
+    if (!match) throw new AppError('FHIR_REJECTED', 'not a relative resource reference', { retryable: false });
+    const [, resourceType = '', id = ''] = match;
+    const client = await this.getClient();
+    for (let attempt = 1; ; attempt++) {
+      let current: T;
+      try {
+        current = (await client.read({ resourceType, id, options: this.requestOptions() })) as unknown as T;
+      } catch (err) {
+        throw fhirCallError(err, `GET ${resourceType}`);
+      }
+      const next = await change(current);
+      if (!next) return;
+      const version = current.meta?.versionId;
+      try {
+        await client.update({
+          resourceType,
+          id,
+          body: next as never,
+          options: { ...this.requestOptions(), ...(version ? { headers: { 'If-Match': `W/"${version}"` } } : {}) },
+        });
+        return;
+      } catch (err) {
+        const e = fhirCallError(err, `PUT ${resourceType}`);
+        // 409/412: someone else changed it since we read it; read again and re-apply.
+        if (!(e.retryable && e.code === 'FHIR_REJECTED') || attempt >= 5) throw e;
+      }
+    }
+  }
+
   /**
    * R4 has no DiagnosticReport search by ImagingStudy, so: find the ImagingStudy by its UID identifier, search the
    * reports of its subject with their results included, and keep those whose imagingStudy is that study.

@@ -38,6 +38,9 @@ export class FolderFhirSink implements FhirSink {
     };
   }
 
+  /** Bundles in a folder are self-contained records of one job each: nothing outside them is updated. */
+  async updateResource(): Promise<void> {}
+
   /** Reads every bundle in the folder and returns the reports (and their Observations) about this study. */
   async reportsForStudy(studyInstanceUid: string): Promise<StudyReports> {
     const wanted = studyIdentifier(studyInstanceUid).value;

@@ -85,3 +85,34 @@ export function buildImagingStudy(ctx: ResultContext, refs: BundleRefs): Imaging
   if (ctx.dicomWebEndpoint) imagingStudy.endpoint = [{ reference: refs.endpoint }];
   return imagingStudy;
 }
+
+/**
+ * An ImagingStudy the server already had (created by the hospital, or by an earlier job of this study) lists what it
+ * knew then. Returns it with every series and instance of `ours` that it lacks added, counts updated — or undefined
+ * when nothing is missing, so a re-run writes nothing. Existing series and instances are never changed.
+ */
+export function mergeImagingStudySeries(existing: ImagingStudy, ours: ImagingStudy): ImagingStudy | undefined {
+  const series: ImagingStudySeries[] = structuredClone(existing.series ?? []);
+  let changed = false;
+  for (const wanted of ours.series ?? []) {
+    const have = series.find((s) => s.uid === wanted.uid);
+    if (!have) {
+      series.push(structuredClone(wanted));
+      changed = true;
+      continue;
+    }
+    for (const inst of wanted.instance ?? []) {
+      if (have.instance?.some((i) => i.uid === inst.uid)) continue;
+      have.instance = [...(have.instance ?? []), structuredClone(inst)];
+      have.numberOfInstances = Math.max(have.numberOfInstances ?? 0, have.instance.length);
+      changed = true;
+    }
+  }
+  if (!changed) return undefined;
+  return {
+    ...existing,
+    series,
+    numberOfSeries: series.length,
+    numberOfInstances: series.reduce((n, s) => n + (s.numberOfInstances ?? s.instance?.length ?? 0), 0),
+  };
+}

@@ -175,6 +175,11 @@ describe('Orthanc study → SEG in Orthanc + FHIR DiagnosticReport (real Orthanc
         expect(device.version?.[0]?.value).toBe('1.0.0');
       }
     }
+    // Whichever job wrote the ImagingStudy first, it ends up listing the SEG series and instance.
+    const studies = resources<ImagingStudy>(await fhirGet<Bundle>(`ImagingStudy?identifier=${encodeURIComponent(`urn:dicom:uid|urn:oid:${studyUid}`)}`), 'ImagingStudy');
+    expect(studies).toHaveLength(1);
+    const segSeries = studies[0]?.series?.find((s) => s.uid === segJob.result?.segSeriesInstanceUid);
+    expect(segSeries?.instance?.map((i) => i.uid)).toEqual([segJob.result?.segSopInstanceUid]);
     // The service answers the study's reports too.
     const viaService = (await (await fetch(`${service.url}/studies/${studyUid}/reports`)).json()) as Bundle;
     expect(viaService.total).toBe(2);
