@@ -13,7 +13,13 @@ import type { SegmentDefinition } from '../../src/domain/manifest';
 import type { Orientation6, Vec3 } from '../../src/domain/study';
 import type { SliceSource } from '../../src/domain/volume';
 import { IMPLEMENTATION, nums, num, readPart10, str, writePart10 } from '../../src/dicom/part10';
-import { buildSegmentation, decodeSegmentation, SEGMENTATION_STORAGE_SOP_CLASS_UID } from '../../src/dicom/seg';
+import {
+  buildSegmentation,
+  decodeFractional,
+  decodeSegmentation,
+  LABEL_MAP_SEGMENTATION_STORAGE_SOP_CLASS_UID,
+  SEGMENTATION_STORAGE_SOP_CLASS_UID,
+} from '../../src/dicom/seg';
 
 const MR_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.4';
 const ROWS = 61;
@@ -50,6 +56,7 @@ function obliqueOrientation(): Orientation6 {
 const ORIENTATIONS: Record<string, Orientation6> = {
   axial: [1, 0, 0, 0, 1, 0],
   sagittal: [0, 1, 0, 0, 0, -1],
+  coronal: [1, 0, 0, 0, 0, -1],
   oblique: obliqueOrientation(),
 };
 
@@ -187,6 +194,31 @@ function drawLabelMap(slices: SliceSource[], orientation: Orientation6, center: 
   return data;
 }
 
+/**
+ * Probability maps in patient space: segment 1 (Brain) falls off linearly from the centre to 0 at 7 mm, segment 2
+ * (Lesion) is 0.8 on the sphere's positive-x half within 4 mm (above 1 is clamped, negatives are 0). Segment 3 has
+ * no map, so it must get no frames.
+ */
+function drawProbabilities(slices: SliceSource[], orientation: Orientation6, center: Vec3): { segmentNumber: number; data: Float32Array }[] {
+  const brain = new Float32Array(ROWS * COLUMNS * slices.length);
+  const lesion = new Float32Array(ROWS * COLUMNS * slices.length);
+  slices.forEach((slice, k) => {
+    for (let j = 0; j < ROWS; j++) {
+      for (let i = 0; i < COLUMNS; i++) {
+        const p = voxelPosition(slice, orientation, i, j);
+        const d = Math.hypot(p[0] - center[0], p[1] - center[1], p[2] - center[2]);
+        const v = k * ROWS * COLUMNS + j * COLUMNS + i;
+        brain[v] = 1.2 - d / 7;
+        lesion[v] = d < 4 && p[0] > center[0] ? 0.8 : 0;
+      }
+    }
+  });
+  return [
+    { segmentNumber: 2, data: lesion },
+    { segmentNumber: 1, data: brain },
+  ];
+}
+
 /** Runs a dicom3tools command; they write findings to stderr and exit non-zero on errors. */
 function run(command: string, args: string[]): { status: number | null; output: string } {
   const result = spawnSync(command, args, { encoding: 'utf8' });
@@ -215,6 +247,8 @@ function entityCheck(paths: string[]): { status: number | null; output: string }
 interface BuildVariant {
   /** Draw nothing: the empty-result policy applies. */
   empty?: boolean;
+  /** BINARY when absent. FRACTIONAL gets probability maps drawn from the same spheres (see drawProbabilities). */
+  segmentationType?: 'BINARY' | 'LABELMAP' | 'FRACTIONAL';
   /** Changes the source header handed to the encoder (negative controls). */
   header?: (dataset: NaturalDataset) => NaturalDataset;
 }
@@ -226,7 +260,13 @@ function buildFromFiles(paths: string[], orientation: Orientation6, centerSlice:
   // The sphere sits at the middle of a given slice, off the pixel grid's centre, so it misses some slices.
   const center = voxelPosition(slices[centerSlice]!, orientation, 30.5, 28.5);
   const labels = variant.empty ? new Uint8Array(ROWS * COLUMNS * slices.length) : drawLabelMap(slices, orientation, center);
+  const probabilities = variant.empty ? [] : drawProbabilities(slices, orientation, center);
+  const fractional = variant.segmentationType === 'FRACTIONAL';
   const seg = buildSegmentation({
+    ...(variant.segmentationType ? { segmentationType: variant.segmentationType } : {}),
+    ...(fractional
+      ? { probabilities, grid: { rows: ROWS, columns: COLUMNS } }
+      : { labelMap: { rows: ROWS, columns: COLUMNS, slices: slices.length, data: labels } }),
     source: {
       dataset: first,
       slices,
@@ -236,7 +276,6 @@ function buildFromFiles(paths: string[], orientation: Orientation6, centerSlice:
       frameOfReferenceUid: str(first, 'FrameOfReferenceUID')!,
       seriesInstanceUid: str(first, 'SeriesInstanceUID')!,
     },
-    labelMap: { rows: ROWS, columns: COLUMNS, slices: slices.length, data: labels },
     segments: SEGMENTS,
     seriesInstanceUid: '2.25.301866524419129388510394779432658244444',
     sopInstanceUid: '2.25.301866524419129388510394779432658255555',
@@ -256,7 +295,7 @@ function buildFromFiles(paths: string[], orientation: Orientation6, centerSlice:
     clinicalUseNotice: 'NOT FOR CLINICAL USE',
     contentDateTime: new Date(2024, 0, 2, 11, 12, 13),
   });
-  return { seg, slices, labels };
+  return { seg, slices, labels, probabilities };
 }
 
 describeWithTools('SEG encoder against dicom3tools and a round trip', () => {
@@ -357,5 +396,177 @@ describeWithTools('SEG encoder against dicom3tools and a round trip', () => {
     const errorLines = output.split('\n').filter((line) => line.startsWith('Error - '));
     expect(errorLines.some((line) => line.includes('Element=<PatientName> IE=<Patient>'))).toBe(true);
     expect(errorLines.some((line) => line.includes('Element=<StudyDate> IE=<Study>'))).toBe(true);
+  });
+});
+
+/** Sequence items as dcmjs naturalizes them. */
+function items(value: unknown): NaturalDataset[] {
+  return Array.isArray(value) ? (value as NaturalDataset[]) : [];
+}
+
+/**
+ * All Debian's dciodvfy (2022) prints for Label Map Segmentation Storage: it does not know the SOP class and so
+ * checks nothing else. Kept exact, so a newer dciodvfy that does check LABELMAP makes this test speak up.
+ */
+const LABELMAP_DCIODVFY_OUTPUT = ['Error - Information Object Not found'];
+
+/**
+ * What dciodvfy (2022) says about a LABELMAP SEG posing as Segmentation Storage, and why each is expected: it does
+ * not know the enumerated value LABELMAP, and LABELMAP frames must not carry SegmentIdentificationSequence.
+ */
+const LABELMAP_CHANGES_2022_RULES = [
+  /^Error - <\/SegmentationType\(0062,0001\)\[1\]> - Unrecognized enumerated value = <LABELMAP>$/,
+  /^Error - <\/(Shared|PerFrame)FunctionalGroupsSequence\(5200,92(29|30)\)\[\d+\]\/SegmentIdentificationSequence\(0062,000a\)> - Missing attribute for Type 1 Required - Module=<SegmentationMacro>$/,
+];
+
+/** A copy of a LABELMAP file with both SOP Class UIDs (meta and dataset) set to Segmentation Storage, bytes otherwise equal. */
+function withSegmentationStorageClass(path: string): string {
+  const bytes = readFileSync(path);
+  const from = Buffer.from(LABEL_MAP_SEGMENTATION_STORAGE_SOP_CLASS_UID);
+  const to = Buffer.from(SEGMENTATION_STORAGE_SOP_CLASS_UID);
+  expect(to.length).toBe(from.length); // same length, so no element length changes
+  let replaced = 0;
+  for (let at = bytes.indexOf(from); at >= 0; at = bytes.indexOf(from, at + from.length)) {
+    to.copy(bytes, at);
+    replaced++;
+  }
+  expect(replaced).toBe(2);
+  const copy = path.replace(/\.dcm$/, '-as-segmentation-storage.dcm');
+  writeFileSync(copy, bytes);
+  return copy;
+}
+
+/** Each frame's position is its referenced source instance's position, read back from the source files. */
+function expectFramesOnTheirSources(dataset: NaturalDataset, sourceDir: string, slices: SliceSource[], dimensionsOf: (f: number, k: number) => number[]): void {
+  const sourceByUid = new Map(readdirSync(sourceDir).map((f) => {
+    const s = readSource(join(sourceDir, f));
+    return [s.slice.sopInstanceUid, s.slice.imagePositionPatient] as const;
+  }));
+  const perFrame = dataset.PerFrameFunctionalGroupsSequence as NaturalDataset[];
+  expect(perFrame).toHaveLength(num(dataset, 'NumberOfFrames')!);
+  perFrame.forEach((item, f) => {
+    const ref = ((item.DerivationImageSequence as NaturalDataset[])[0]!.SourceImageSequence as NaturalDataset[])[0]!;
+    const ipp = nums((item.PlanePositionSequence as NaturalDataset[])[0]!, 'ImagePositionPatient', 3);
+    expect(ipp).toEqual(sourceByUid.get(str(ref, 'ReferencedSOPInstanceUID')!));
+    const k = slices.findIndex((s) => s.sopInstanceUid === str(ref, 'ReferencedSOPInstanceUID'));
+    // dcmjs naturalizes a single value as a scalar.
+    const dims = (item.FrameContentSequence as NaturalDataset[])[0]!.DimensionIndexValues;
+    expect(Array.isArray(dims) ? dims : [dims]).toEqual(dimensionsOf(f, k));
+  });
+}
+
+/** Writes the source series in a new case folder and the SEG next to it; returns what the tests inspect. */
+function encodeCase(root: string, name: string, orientation: Orientation6, order: 'reversed' | 'shuffled', variant: BuildVariant) {
+  const caseDir = join(root, name);
+  const sourceDir = join(caseDir, 'source');
+  mkdirSync(sourceDir, { recursive: true });
+  const written = writeSourceSeries(sourceDir, orientation);
+  const arrived = order === 'reversed' ? [...written].reverse() : shuffled(written, 42);
+  const built = buildFromFiles(arrived, orientation, 2, variant);
+  const segPath = join(caseDir, 'seg.dcm');
+  writeFileSync(segPath, built.seg.toPart10());
+  const read = readPart10(readFileSync(segPath));
+  return { ...built, ...read, segPath, sourceDir, sources: written };
+}
+
+describeWithTools('LABELMAP and FRACTIONAL SEG round trips', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'seg-types-'));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const [name, orientation] of Object.entries(ORIENTATIONS)) {
+    for (const order of ['reversed', 'shuffled'] as const) {
+      test(`when a ${name} series arrives ${order} and LABELMAP is asked for, then every slice has one frame and the decoded labels equal the drawn ones`, () => {
+        const c = encodeCase(dir, `labelmap-${name}-${order}`, orientation, order, { segmentationType: 'LABELMAP' });
+        expect(c.meta.MediaStorageSOPClassUID).toBe(LABEL_MAP_SEGMENTATION_STORAGE_SOP_CLASS_UID);
+        expect(str(c.dataset, 'SOPClassUID')).toBe(LABEL_MAP_SEGMENTATION_STORAGE_SOP_CLASS_UID);
+        expect(str(c.dataset, 'SegmentationType')).toBe('LABELMAP');
+        expect([num(c.dataset, 'BitsAllocated'), num(c.dataset, 'BitsStored'), num(c.dataset, 'HighBit')]).toEqual([8, 8, 7]);
+        expect(str(c.dataset, 'PhotometricInterpretation')).toBe('MONOCHROME2');
+        expect(num(c.dataset, 'NumberOfFrames')).toBe(SLICES);
+        const perFrame = c.dataset.PerFrameFunctionalGroupsSequence as NaturalDataset[];
+        expect(perFrame.every((item) => item.SegmentIdentificationSequence === undefined)).toBe(true);
+        const dimensionIndex = c.dataset.DimensionIndexSequence as NaturalDataset[];
+        expect(dimensionIndex.map((d) => d.DimensionDescriptionLabel)).toEqual(['ImagePositionPatient']);
+        expect(items(c.dataset.SegmentSequence).map((s) => s.SegmentNumber)).toEqual([1, 2, 3]);
+
+        const decoded = decodeSegmentation(c.dataset, { rows: ROWS, columns: COLUMNS, slices: c.slices });
+        const labelOfSegment = [0, ...SEGMENTS.map((s) => s.labelValue)];
+        const back = decoded.labelMap.map((n) => labelOfSegment[n]!);
+        expect(Buffer.from(back).equals(Buffer.from(c.labels))).toBe(true);
+        expect(c.labels.some((v) => v === 1) && c.labels.some((v) => v === 3)).toBe(true);
+        expectFramesOnTheirSources(c.dataset, c.sourceDir, c.slices, (f, k) => {
+          expect(k).toBe(f); // one frame per slice, in slice order
+          return [k + 1];
+        });
+
+        // Debian's dciodvfy (2022) predates Label Map Segmentation Storage: it only says it does not know the class.
+        const { output } = run('dciodvfy', ['-new', c.segPath]);
+        expect(output.trim().split('\n')).toEqual(LABELMAP_DCIODVFY_OUTPUT);
+        // So judge a copy that claims Segmentation Storage: the 2022 rules must object only to what Sup 243 changed.
+        const asBinaryClass = withSegmentationStorageClass(c.segPath);
+        const findings = run('dciodvfy', ['-new', asBinaryClass]).output.trim().split('\n');
+        expect(findings[0]).toBe('Segmentation');
+        const unexplained = findings.slice(1).filter((line) => !LABELMAP_CHANGES_2022_RULES.some((rule) => rule.test(line)));
+        expect(unexplained).toEqual([]);
+        expect(findings.filter((line) => line.includes('Unrecognized enumerated value = <LABELMAP>'))).toHaveLength(1);
+        // dcentvfy cannot place attributes of an unknown class either; on the copy it compares them and finds no difference.
+        expect(entityCheck([...c.sources, asBinaryClass])).toEqual({ status: 0, output: '' });
+      });
+
+      test(`when a ${name} series arrives ${order} and FRACTIONAL is asked for, then the decoded probabilities are within 1/255 of the input`, () => {
+        const c = encodeCase(dir, `fractional-${name}-${order}`, orientation, order, { segmentationType: 'FRACTIONAL' });
+        expect(c.meta.MediaStorageSOPClassUID).toBe(SEGMENTATION_STORAGE_SOP_CLASS_UID);
+        expect(str(c.dataset, 'SegmentationType')).toBe('FRACTIONAL');
+        expect(str(c.dataset, 'SegmentationFractionalType')).toBe('PROBABILITY');
+        expect(num(c.dataset, 'MaximumFractionalValue')).toBe(255);
+        expect([num(c.dataset, 'BitsAllocated'), num(c.dataset, 'BitsStored'), num(c.dataset, 'HighBit')]).toEqual([8, 8, 7]);
+        // Segment 1 reaches some slices but not all; segment 3 has no map and so no frames.
+        expect(c.seg.frameSegments.filter((s) => s === 1).length).toBeGreaterThan(0);
+        expect(c.seg.frameSegments.filter((s) => s === 1).length).toBeLessThan(SLICES);
+        expect(c.seg.frameSegments.filter((s) => s === 2).length).toBeGreaterThan(0);
+        expect(c.seg.frameSegments).not.toContain(3);
+        expect([...c.seg.frameSegments]).toEqual([...c.seg.frameSegments].sort((a, b) => a - b));
+
+        const decoded = decodeFractional(c.dataset, { rows: ROWS, columns: COLUMNS, slices: c.slices });
+        expect(decoded.segmentNumbers).toEqual([1, 2, 3]);
+        for (const map of c.probabilities) {
+          const back = decoded.probabilities.get(map.segmentNumber)!;
+          let worst = 0;
+          map.data.forEach((p, v) => {
+            worst = Math.max(worst, Math.abs(Math.min(1, Math.max(0, p)) - back[v]!));
+          });
+          expect(worst).toBeLessThanOrEqual(1 / 255);
+        }
+        expect(decoded.probabilities.get(3)!.every((v) => v === 0)).toBe(true);
+        expectFramesOnTheirSources(c.dataset, c.sourceDir, c.slices, (f, k) => [c.seg.frameSegments[f]!, k + 1]);
+
+        expectNoIodErrors(c.segPath, `fractional-${name}-${order}`);
+        expect(entityCheck([...c.sources, c.segPath])).toEqual({ status: 0, output: '' });
+      });
+    }
+  }
+
+  test('when FRACTIONAL probabilities are all zero, then the SEG holds one all-zero frame of segment 1 and dciodvfy accepts it', () => {
+    const c = encodeCase(dir, 'fractional-empty', ORIENTATIONS.axial!, 'shuffled', { segmentationType: 'FRACTIONAL', empty: true });
+    expect(c.seg.frameSegments).toEqual([1]);
+    const decoded = decodeFractional(c.dataset, { rows: ROWS, columns: COLUMNS, slices: c.slices });
+    expect([...decoded.probabilities.values()].every((m) => m.every((v) => v === 0))).toBe(true);
+    expectNoIodErrors(c.segPath, 'fractional-empty');
+  });
+
+  test('when the label map is empty and LABELMAP is asked for, then every slice still has an all-zero frame', () => {
+    const c = encodeCase(dir, 'labelmap-empty', ORIENTATIONS.axial!, 'reversed', { segmentationType: 'LABELMAP', empty: true });
+    expect(num(c.dataset, 'NumberOfFrames')).toBe(SLICES);
+    expect(decodeSegmentation(c.dataset, { rows: ROWS, columns: COLUMNS, slices: c.slices }).labelMap.every((v) => v === 0)).toBe(true);
+  });
+
+  test('when a FRACTIONAL SEG is handed to decodeSegmentation, then it refuses and names decodeFractional', () => {
+    const c = encodeCase(dir, 'fractional-refused', ORIENTATIONS.axial!, 'reversed', { segmentationType: 'FRACTIONAL' });
+    expect(() => decodeSegmentation(c.dataset, { rows: ROWS, columns: COLUMNS, slices: c.slices })).toThrow(/decodeFractional/);
   });
 });

@@ -70,7 +70,8 @@ export function sharedFunctionalGroups(geometry: SharedGeometry): NaturalDataset
 }
 
 export interface FrameContent {
-  segmentNumber: number;
+  /** Undefined for LABELMAP frames, which hold every segment (no SegmentIdentificationSequence). */
+  segmentNumber: number | undefined;
   /** 0-based index of the source slice in the sorted slice list. */
   sliceIndex: number;
   source: SliceSource;
@@ -90,31 +91,45 @@ function sourceImageItem(source: SliceSource): NaturalDataset {
 /** One Per-Frame Functional Groups item: derivation, dimension index values, position, segment. */
 export function perFrameFunctionalGroups(frame: FrameContent): NaturalDataset {
   const position: Vec3 = frame.source.imagePositionPatient;
-  return {
+  const item: NaturalDataset = {
     DerivationImageSequence: [
       {
         DerivationCodeSequence: [codeItem(CODES.segmentation)],
         SourceImageSequence: [sourceImageItem(frame.source)],
       },
     ],
-    FrameContentSequence: [{ DimensionIndexValues: [frame.segmentNumber, frame.sliceIndex + 1] }],
+    FrameContentSequence: [
+      {
+        DimensionIndexValues:
+          frame.segmentNumber === undefined ? [frame.sliceIndex + 1] : [frame.segmentNumber, frame.sliceIndex + 1],
+      },
+    ],
     PlanePositionSequence: [{ ImagePositionPatient: [...position] }],
-    SegmentIdentificationSequence: [{ ReferencedSegmentNumber: frame.segmentNumber }],
   };
+  if (frame.segmentNumber !== undefined) item.SegmentIdentificationSequence = [{ ReferencedSegmentNumber: frame.segmentNumber }];
+  return item;
 }
 
-/** Multi-frame Dimension Module: frames are indexed by segment number, then position along the normal. */
-export function dimensions(dimensionOrganizationUid: string): NaturalDataset {
+/**
+ * Multi-frame Dimension Module: frames are indexed by segment number, then position along the normal; LABELMAP
+ * frames (every segment in one frame) by position only.
+ */
+export function dimensions(dimensionOrganizationUid: string, bySegment = true): NaturalDataset {
+  const segmentIndex: NaturalDataset[] = bySegment
+    ? [
+        {
+          DimensionOrganizationUID: dimensionOrganizationUid,
+          DimensionIndexPointer: Tag.ReferencedSegmentNumber,
+          FunctionalGroupPointer: Tag.SegmentIdentificationSequence,
+          DimensionDescriptionLabel: 'ReferencedSegmentNumber',
+        },
+      ]
+    : [];
   return {
     DimensionOrganizationSequence: [{ DimensionOrganizationUID: dimensionOrganizationUid }],
     DimensionOrganizationType: '3D',
     DimensionIndexSequence: [
-      {
-        DimensionOrganizationUID: dimensionOrganizationUid,
-        DimensionIndexPointer: Tag.ReferencedSegmentNumber,
-        FunctionalGroupPointer: Tag.SegmentIdentificationSequence,
-        DimensionDescriptionLabel: 'ReferencedSegmentNumber',
-      },
+      ...segmentIndex,
       {
         DimensionOrganizationUID: dimensionOrganizationUid,
         DimensionIndexPointer: Tag.ImagePositionPatient,

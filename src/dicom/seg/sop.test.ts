@@ -4,7 +4,13 @@ import { AppError } from '../../domain/errors';
 import type { SegmentDefinition } from '../../domain/manifest';
 import type { SliceSource } from '../../domain/volume';
 import { IMPLEMENTATION, readPart10, writePart10 } from '../part10';
-import { buildSegmentation, decodeSegmentation, SEGMENTATION_STORAGE_SOP_CLASS_UID, type SegOptions } from './index';
+import {
+  buildSegmentation,
+  decodeSegmentation,
+  LABEL_MAP_SEGMENTATION_STORAGE_SOP_CLASS_UID,
+  SEGMENTATION_STORAGE_SOP_CLASS_UID,
+  type SegOptions,
+} from './index';
 
 const ROWS = 61;
 const COLUMNS = 63;
@@ -279,6 +285,49 @@ describe('buildSegmentation', () => {
   });
 });
 
+/** FRACTIONAL options on the sample grid (5 slices) without a label map. */
+function fractional(probabilities: NonNullable<SegOptions['probabilities']>, overrides: Partial<SegOptions> = {}): SegOptions {
+  const { labelMap: _unused, ...rest } = options(sampleLabels());
+  return { ...rest, segmentationType: 'FRACTIONAL', probabilities, grid: { rows: ROWS, columns: COLUMNS }, ...overrides };
+}
+
+describe('LABELMAP and FRACTIONAL encoding', () => {
+  test('when LABELMAP is asked for, then each voxel holds its segment number, every slice is a frame and no frame names a segment', () => {
+    const seg = buildSegmentation(options(sampleLabels(), { segmentationType: 'LABELMAP' }));
+    const ds = seg.dataset;
+    expect(ds.SOPClassUID).toBe(LABEL_MAP_SEGMENTATION_STORAGE_SOP_CLASS_UID);
+    expect([ds.SegmentationType, ds.SegmentsOverlap, ds.BitsAllocated, ds.BitsStored, ds.HighBit]).toEqual(['LABELMAP', 'NO', 8, 8, 7]);
+    expect(seg.numberOfFrames).toBe(5);
+    expect(seg.frameSegments).toEqual([0, 0, 0, 0, 0]);
+    const pixels = new Uint8Array((ds.PixelData as ArrayBuffer[])[0]!);
+    // Label 2 is segment 1, label 5 segment 2; PIXELS*5 is odd, so one padding byte.
+    expect(pixels.length).toBe(PIXELS * 5 + 1);
+    expect(pixels[PIXELS + 100]).toBe(1);
+    expect(pixels[PIXELS * 3 + 3000]).toBe(2);
+    expect(pixels[0]).toBe(0);
+  });
+
+  test('when probabilities are quantised, then values are round(p*255), clamped to 0..255', () => {
+    const data = new Float32Array(PIXELS * 5);
+    data.set([0.5, 1 / 255, 0.4 / 255, 1.7, -0.3, 0.999], PIXELS * 2);
+    const seg = buildSegmentation(fractional([{ segmentNumber: 2, data }]));
+    expect(seg.frameSegments).toEqual([2]);
+    expect(seg.dataset.SegmentationFractionalType).toBe('PROBABILITY');
+    expect(seg.dataset.MaximumFractionalValue).toBe(255);
+    const pixels = new Uint8Array((seg.dataset.PixelData as ArrayBuffer[])[0]!);
+    expect([...pixels.subarray(0, 6)]).toEqual([128, 1, 0, 255, 0, 255]);
+  });
+
+  test('when LABELMAP or FRACTIONAL is written, then the bytes equal dcmjs writing the whole dataset', () => {
+    const data = new Float32Array(PIXELS * 5).fill(0.25, PIXELS, PIXELS * 3);
+    for (const seg of [buildSegmentation(options(sampleLabels(), { segmentationType: 'LABELMAP' })), buildSegmentation(fractional([{ segmentNumber: 3, data }]))]) {
+      const ours = seg.toPart10();
+      expect(Buffer.from(ours).equals(Buffer.from(writePart10(seg.dataset, IMPLEMENTATION)))).toBe(true);
+      expect(ours.length % 2).toBe(0);
+    }
+  });
+});
+
 describe('buildSegmentation input checks', () => {
   const cases: Array<[string, () => SegOptions, RegExp]> = [
     ['the label map size does not match rows*columns*slices', () => options(sampleLabels(), { labelMap: { rows: ROWS, columns: COLUMNS, slices: 5, data: new Uint8Array(10) } }), /voxels, expected/],
@@ -297,6 +346,14 @@ describe('buildSegmentation input checks', () => {
     ['two slices share a position', () => options(sampleLabels(), {}, slices(5).map((s, k) => (k === 2 ? { ...s, imagePositionPatient: [-10, -20, 2] as [number, number, number] } : s))), /same position/],
     ['the software versions are empty', () => options(sampleLabels(), { equipment: { manufacturer: 'M', manufacturerModelName: 'N', deviceSerialNumber: 'S', softwareVersions: [] } }), /SoftwareVersions/],
     ['there are no segments', () => options(sampleLabels(), { segments: [] }), /no segment definitions/],
+    ['a LABELMAP label map holds a label without a segment', () => { const d = sampleLabels(); d[8] = 200; d[9] = 4; return options(d, { segmentationType: 'LABELMAP' }); }, /without a segment definition: 4, 200/],
+    ['FRACTIONAL is asked for with a label map', () => options(sampleLabels(), { segmentationType: 'FRACTIONAL', probabilities: [], grid: { rows: ROWS, columns: COLUMNS } }), /not a label map/],
+    ['FRACTIONAL has no grid', () => fractional([], { grid: undefined }), /needs grid/],
+    ['a probability map names a segment that does not exist', () => fractional([{ segmentNumber: 4, data: new Float32Array(PIXELS * 5) }]), /segment number must be an integer in 1..3/],
+    ['two probability maps name one segment', () => fractional([1, 1].map((n) => ({ segmentNumber: n, data: new Float32Array(PIXELS * 5) }))), /repeats segment 1/],
+    ['a probability map has the wrong size', () => fractional([{ segmentNumber: 1, data: new Float32Array(PIXELS) }]), /expected/],
+    ['a probability is NaN', () => fractional([{ segmentNumber: 1, data: new Float32Array(PIXELS * 5).fill(Number.NaN) }]), /NaN/],
+    ['BINARY is given probabilities', () => options(sampleLabels(), { probabilities: [] }), /not probabilities/],
   ];
   for (const [when, build, reason] of cases) {
     test(`when ${when}, then SEG_INVALID says why`, () => {

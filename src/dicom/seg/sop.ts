@@ -1,10 +1,13 @@
 /**
- * The Segmentation SOP instance (PS3.3 A.51), BINARY only. buildSegmentation returns a complete, valid dataset or
- * throws AppError('SEG_INVALID', reason); nothing is defaulted silently except what docs/seg.md lists.
+ * The Segmentation SOP instance (PS3.3 A.51): BINARY (default), LABELMAP or FRACTIONAL. buildSegmentation returns
+ * a complete, valid dataset or throws AppError('SEG_INVALID', reason); nothing is defaulted silently except what
+ * docs/seg.md lists.
  */
 import type { NaturalDataset } from 'dcmjs';
 import { deterministicUid } from '../../domain/identity';
+import type { AppError } from '../../domain/errors';
 import type { Vec3 } from '../../domain/study';
+import type { LabelMap } from '../../domain/volume';
 import { IMPLEMENTATION, writePart10 } from '../part10';
 import { packFrames, type FrameSelector } from './bitpack';
 import { appendTail, endsBeforeTail, withDecimalStrings } from './tail-writer';
@@ -16,7 +19,15 @@ import {
   sharedFunctionalGroups,
   type FrameContent,
 } from './content';
-import { IMAGE_TYPE, LOSSY_IMAGE_COMPRESSION_NONE, SEGMENTATION_STORAGE_SOP_CLASS_UID, SegmentationType } from './enums';
+import {
+  IMAGE_TYPE,
+  LABEL_MAP_SEGMENTATION_STORAGE_SOP_CLASS_UID,
+  LOSSY_IMAGE_COMPRESSION_NONE,
+  MAXIMUM_FRACTIONAL_VALUE,
+  SEGMENTATION_STORAGE_SOP_CLASS_UID,
+  SegmentationFractionalType,
+  SegmentationType,
+} from './enums';
 import type { SegOptions, Segmentation } from './types';
 import { cross, dot, segInvalid, validateOptions } from './validate';
 
@@ -134,9 +145,17 @@ function toPart10(dataset: NaturalDataset, perFrameGroups: NaturalDataset[], pix
   return appendTail(writePart10(withDecimalStrings(header), IMPLEMENTATION), perFrameGroups, pixelData);
 }
 
-export function buildSegmentation(options: SegOptions): Segmentation {
-  validateOptions(options);
-  const { source, labelMap, segments } = options;
+/** What differs between the segmentation types: frames, their pixels, and the Image Pixel/Segmentation attributes. */
+interface EncodedFrames {
+  frames: FrameContent[];
+  /** Whole Pixel Data value, already of even length. */
+  pixelData: Uint8Array;
+  attributes: NaturalDataset;
+}
+
+/** BINARY: one 1-bit frame per (segment, slice) with voxels, packed back to back. */
+function binaryFrames(options: SegOptions, labelMap: LabelMap): EncodedFrames {
+  const { source, segments } = options;
   const pixelsPerFrame = labelMap.rows * labelMap.columns;
 
   const present = scanLabels(labelMap.data, pixelsPerFrame, labelMap.slices);
@@ -151,9 +170,7 @@ export function buildSegmentation(options: SegOptions): Segmentation {
       }
     }
   }
-  if (undefinedLabels.length > 0) {
-    throw segInvalid(`label map contains values without a segment definition: ${undefinedLabels.join(', ')}`);
-  }
+  if (undefinedLabels.length > 0) throw undefinedLabelsError(undefinedLabels);
 
   // Frames by segment number, then slice order; slices without voxels of a segment get no frame.
   const frames: FrameContent[] = [];
@@ -171,7 +188,121 @@ export function buildSegmentation(options: SegOptions): Segmentation {
     frames.push({ segmentNumber: 1, sliceIndex: 0, source: source.slices[0]! });
     selectors.push({ offset: 0, value: segments[0]!.labelValue });
   }
-  const pixelData = packFrames(labelMap.data, pixelsPerFrame, selectors);
+  return {
+    frames,
+    pixelData: packFrames(labelMap.data, pixelsPerFrame, selectors),
+    attributes: { SegmentationType: SegmentationType.BINARY, BitsAllocated: 1, BitsStored: 1, HighBit: 0 },
+  };
+}
+
+function undefinedLabelsError(labels: number[]): AppError {
+  return segInvalid(`label map contains values without a segment definition: ${labels.join(', ')}`);
+}
+
+/** A buffer of `length` bytes rounded up to even, as a whole OB value must be. */
+function evenBuffer(length: number): Uint8Array {
+  return new Uint8Array(length + (length & 1));
+}
+
+/**
+ * LABELMAP: one 8-bit frame per source slice, every slice kept (also empty ones, so a receiver gets the whole
+ * grid), holding segment numbers (label value mapped through a table in one pass); 0 is background.
+ * Segment numbers are at most 255 because label values are 8-bit, so BitsAllocated 16 is never needed.
+ */
+function labelMapFrames(options: SegOptions, labelMap: LabelMap): EncodedFrames {
+  const segmentOfLabel = new Uint8Array(256);
+  options.segments.forEach((segment, s) => {
+    segmentOfLabel[segment.labelValue] = s + 1;
+  });
+  const { data } = labelMap;
+  const pixelData = evenBuffer(data.length);
+  let unmapped = 0;
+  for (let i = 0; i < data.length; i++) {
+    const segmentNumber = segmentOfLabel[data[i]!]!;
+    pixelData[i] = segmentNumber;
+    // A non-zero label that maps to 0 has no segment definition.
+    if (segmentNumber === 0 && data[i] !== 0) unmapped = data[i]!;
+  }
+  if (unmapped !== 0) {
+    const seen = new Set<number>();
+    for (const v of data) if (v !== 0 && segmentOfLabel[v] === 0) seen.add(v);
+    throw undefinedLabelsError([...seen].sort((a, b) => a - b));
+  }
+  return {
+    frames: options.source.slices.map((slice, k) => ({ segmentNumber: undefined, sliceIndex: k, source: slice })),
+    pixelData,
+    attributes: {
+      SegmentationType: SegmentationType.LABELMAP,
+      SegmentsOverlap: 'NO',
+      BitsAllocated: 8,
+      BitsStored: 8,
+      HighBit: 7,
+    },
+  };
+}
+
+/** Probability 0..1 to 0..MAXIMUM_FRACTIONAL_VALUE, rounded and clamped; NaN is refused rather than guessed. */
+function quantise(values: Float32Array, from: number, to: Uint8Array): boolean {
+  let any = false;
+  for (let p = 0; p < to.length; p++) {
+    const value = values[from + p]!;
+    if (Number.isNaN(value)) throw segInvalid('a probability map contains NaN');
+    const q = Math.round(value * MAXIMUM_FRACTIONAL_VALUE);
+    const clamped = q < 0 ? 0 : q > MAXIMUM_FRACTIONAL_VALUE ? MAXIMUM_FRACTIONAL_VALUE : q;
+    to[p] = clamped;
+    if (clamped !== 0) any = true;
+  }
+  return any;
+}
+
+/** FRACTIONAL (PROBABILITY): one 8-bit frame per (segment, slice) with any non-zero value, same order as BINARY. */
+function fractionalFrames(options: SegOptions, rows: number, columns: number): EncodedFrames {
+  const { source } = options;
+  const pixelsPerFrame = rows * columns;
+  const maps = [...(options.probabilities ?? [])].sort((a, b) => a.segmentNumber - b.segmentNumber);
+  const frames: FrameContent[] = [];
+  const chunks: Uint8Array[] = [];
+  for (const map of maps) {
+    for (let k = 0; k < source.slices.length; k++) {
+      const frame = new Uint8Array(pixelsPerFrame);
+      if (!quantise(map.data, k * pixelsPerFrame, frame)) continue;
+      frames.push({ segmentNumber: map.segmentNumber, sliceIndex: k, source: source.slices[k]! });
+      chunks.push(frame);
+    }
+  }
+  // Same empty-result policy as BINARY: one all-zero frame of segment 1 on the first slice.
+  if (frames.length === 0) {
+    frames.push({ segmentNumber: 1, sliceIndex: 0, source: source.slices[0]! });
+    chunks.push(new Uint8Array(pixelsPerFrame));
+  }
+  const pixelData = evenBuffer(frames.length * pixelsPerFrame);
+  chunks.forEach((chunk, f) => pixelData.set(chunk, f * pixelsPerFrame));
+  return {
+    frames,
+    pixelData,
+    attributes: {
+      SegmentationType: SegmentationType.FRACTIONAL,
+      SegmentationFractionalType: SegmentationFractionalType.PROBABILITY,
+      MaximumFractionalValue: MAXIMUM_FRACTIONAL_VALUE,
+      BitsAllocated: 8,
+      BitsStored: 8,
+      HighBit: 7,
+    },
+  };
+}
+
+export function buildSegmentation(options: SegOptions): Segmentation {
+  validateOptions(options);
+  const { source, segments } = options;
+  const type = options.segmentationType ?? SegmentationType.BINARY;
+  const rows = options.labelMap?.rows ?? options.grid!.rows;
+  const columns = options.labelMap?.columns ?? options.grid!.columns;
+  const { frames, pixelData, attributes } =
+    type === SegmentationType.FRACTIONAL
+      ? fractionalFrames(options, rows, columns)
+      : type === SegmentationType.LABELMAP
+        ? labelMapFrames(options, options.labelMap!)
+        : binaryFrames(options, options.labelMap!);
 
   const row: Vec3 = [source.orientation[0], source.orientation[1], source.orientation[2]];
   const col: Vec3 = [source.orientation[3], source.orientation[4], source.orientation[5]];
@@ -199,7 +330,7 @@ export function buildSegmentation(options: SegOptions): Segmentation {
   const dataset: NaturalDataset = {
     ...(specificCharacterSet === undefined ? {} : { SpecificCharacterSet: specificCharacterSet }),
     // SOP Common
-    SOPClassUID: SEGMENTATION_STORAGE_SOP_CLASS_UID,
+    SOPClassUID: type === SegmentationType.LABELMAP ? LABEL_MAP_SEGMENTATION_STORAGE_SOP_CLASS_UID : SEGMENTATION_STORAGE_SOP_CLASS_UID,
     SOPInstanceUID: options.sopInstanceUid,
     InstanceCreationDate: content.date,
     InstanceCreationTime: content.time,
@@ -228,16 +359,14 @@ export function buildSegmentation(options: SegOptions): Segmentation {
     ContentDescription: withNotice(options.clinicalUseNotice, options.contentDescription) ?? '',
     ContentCreatorName: options.contentCreatorName ?? '',
     LossyImageCompression: LOSSY_IMAGE_COMPRESSION_NONE,
-    SegmentationType: SegmentationType.BINARY,
     SegmentSequence: segments.map((segment, s) => segmentDescription(segment, s + 1, options.algorithm)),
-    // Image Pixel: 1-bit MONOCHROME2
+    // Image Pixel: MONOCHROME2 (LABELMAP could be PALETTE COLOR; we keep the one every type allows)
     SamplesPerPixel: 1,
     PhotometricInterpretation: 'MONOCHROME2',
-    Rows: labelMap.rows,
-    Columns: labelMap.columns,
-    BitsAllocated: 1,
-    BitsStored: 1,
-    HighBit: 0,
+    Rows: rows,
+    Columns: columns,
+    // SegmentationType (+ fractional type / overlap) and BitsAllocated, BitsStored, HighBit of this type
+    ...attributes,
     PixelRepresentation: 0,
     NumberOfFrames: frames.length,
     SharedFunctionalGroupsSequence: [
@@ -250,7 +379,7 @@ export function buildSegmentation(options: SegOptions): Segmentation {
     ],
     PerFrameFunctionalGroupsSequence: perFrameGroups,
     // Multi-frame Dimension (one organization, UID derived from the SOP instance so rebuilds are identical)
-    ...dimensions(deterministicUid(options.sopInstanceUid, 'seg-dimension-organization')),
+    ...dimensions(deterministicUid(options.sopInstanceUid, 'seg-dimension-organization'), type !== SegmentationType.LABELMAP),
     // Common Instance Reference
     ...referencedSeries(source.seriesInstanceUid, source.slices),
     PixelData: [pixelData.buffer],
@@ -260,7 +389,7 @@ export function buildSegmentation(options: SegOptions): Segmentation {
   return {
     dataset,
     numberOfFrames: frames.length,
-    frameSegments: frames.map((f) => f.segmentNumber),
+    frameSegments: frames.map((f) => f.segmentNumber ?? 0),
     toPart10: () => toPart10(dataset, perFrameGroups, pixelData),
   };
 }

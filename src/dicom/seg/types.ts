@@ -27,10 +27,27 @@ export interface SegEquipment {
   softwareVersions: string[];
 }
 
+/** One segment's probability map for FRACTIONAL: data[k * rows * columns + j * columns + i] in 0..1. */
+export interface SegmentProbabilities {
+  /** 1-based position of the segment in SegOptions.segments. */
+  segmentNumber: number;
+  data: Float32Array;
+}
+
 export interface SegOptions {
   source: SegSource;
-  /** data[k * rows * columns + j * columns + i], k in source.slices order. */
-  labelMap: LabelMap;
+  /**
+   * BINARY (default): one 1-bit frame per (segment, slice) with voxels. LABELMAP: one 8-bit frame per source
+   * slice holding segment numbers (Label Map Segmentation Storage, DICOM 2024; many receivers reject it).
+   * FRACTIONAL: one 8-bit PROBABILITY frame per (segment, slice) with a non-zero value, from `probabilities`.
+   */
+  segmentationType?: 'BINARY' | 'LABELMAP' | 'FRACTIONAL';
+  /** BINARY and LABELMAP: data[k * rows * columns + j * columns + i], k in source.slices order. */
+  labelMap?: LabelMap;
+  /** FRACTIONAL only: per-segment probability maps on the label-map grid (segments without one get no frames). */
+  probabilities?: SegmentProbabilities[];
+  /** FRACTIONAL only: the grid size of `probabilities` (the label map gives it for the other types). */
+  grid?: { rows: number; columns: number };
   /** Segment number = position in this array + 1; labelValue = the value marking it in the label map. */
   segments: SegmentDefinition[];
   /** Deterministic, chosen by the caller (derived from the job's idempotency key). */
@@ -55,7 +72,7 @@ export interface Segmentation {
   /** The complete naturalized SEG dataset (Pixel Data included). */
   dataset: NaturalDataset;
   numberOfFrames: number;
-  /** Segment number of each frame, in frame order. */
+  /** Segment number of each frame, in frame order; 0 for LABELMAP frames, which hold every segment. */
   frameSegments: number[];
   /** Part 10 bytes, Explicit VR Little Endian. */
   toPart10(): Uint8Array;

@@ -67,16 +67,36 @@ export function validateOptions(options: SegOptions): void {
   requireUid(source.frameOfReferenceUid, 'source FrameOfReferenceUID');
   requireUid(source.dataset.StudyInstanceUID, 'source StudyInstanceUID');
 
-  requireInteger(labelMap.rows, 'label map rows', 1, 65535);
-  requireInteger(labelMap.columns, 'label map columns', 1, 65535);
-  if (labelMap.slices !== source.slices.length) {
+  const type = options.segmentationType ?? 'BINARY';
+  if (!['BINARY', 'LABELMAP', 'FRACTIONAL'].includes(type)) throw segInvalid(`unknown segmentation type ${String(type)}`);
+  if (type === 'FRACTIONAL') {
+    if (labelMap) throw segInvalid('FRACTIONAL takes probabilities, not a label map');
+    if (!options.grid) throw segInvalid('FRACTIONAL needs grid (rows and columns of the probability maps)');
+    if (!options.probabilities) throw segInvalid('FRACTIONAL needs probabilities');
+  } else {
+    if (!labelMap) throw segInvalid(`${type} needs a label map`);
+    if (options.probabilities) throw segInvalid(`${type} takes a label map, not probabilities`);
+  }
+  const grid = labelMap ?? options.grid!;
+  requireInteger(grid.rows, 'label map rows', 1, 65535);
+  requireInteger(grid.columns, 'label map columns', 1, 65535);
+  if (labelMap && labelMap.slices !== source.slices.length) {
     throw segInvalid(`label map has ${labelMap.slices} slices but the source has ${source.slices.length}`);
   }
-  if (labelMap.slices < 1) throw segInvalid('the source has no slices');
-  const expected = labelMap.rows * labelMap.columns * labelMap.slices;
-  if (labelMap.data.length !== expected) {
+  if (source.slices.length < 1) throw segInvalid('the source has no slices');
+  const expected = grid.rows * grid.columns * source.slices.length;
+  if (labelMap && labelMap.data.length !== expected) {
     throw segInvalid(`label map has ${labelMap.data.length} voxels, expected rows*columns*slices = ${expected}`);
   }
+  const mapped = new Set<number>();
+  (options.probabilities ?? []).forEach((map, index) => {
+    requireInteger(map.segmentNumber, `probability map ${index + 1} segment number`, 1, segments.length);
+    if (mapped.has(map.segmentNumber)) throw segInvalid(`probability map ${index + 1} repeats segment ${map.segmentNumber}`);
+    mapped.add(map.segmentNumber);
+    if (map.data.length !== expected) {
+      throw segInvalid(`probability map of segment ${map.segmentNumber} has ${map.data.length} values, expected ${expected}`);
+    }
+  });
 
   requireFinite(source.orientation, 'ImageOrientationPatient');
   const row: Vec3 = [source.orientation[0], source.orientation[1], source.orientation[2]];
