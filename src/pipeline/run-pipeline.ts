@@ -44,10 +44,10 @@ export async function runPipeline(ctx: JobContext): Promise<JobResult> {
   let findings: Findings;
   const result: JobResult = {};
   if (model.manifest.task === 'segmentation') {
-    const labels = model.manifest.io.layout === 'volume' ? await segmentVolume3d(ctx, volume) : await segmentVolume(ctx, volume);
+    const segmentation = model.manifest.io.layout === 'volume' ? await segmentVolume3d(ctx, volume) : await segmentVolume(ctx, volume);
 
     await ctx.enter('encode');
-    const seg = encodeSeg(ctx, first.dataset, volume, labels);
+    const seg = encodeSeg(ctx, first.dataset, volume, segmentation);
 
     await ctx.enter('store-seg');
     const location = await storeSeg(ctx, seg.part10, seg.findings.segSopInstanceUid);

@@ -56,6 +56,11 @@ describe('3D model through the pipeline (reorient + sliding window + restore + S
 
   /** The pointwise model's label for every voxel of every source slice, by SOP Instance UID (no geometry involved). */
   async function expectedMasks(): Promise<Map<string, Uint8Array>> {
+    return (await expectedOutputs()).labels;
+  }
+
+  /** Labels and class-1 probabilities (softmax, ×255) of the pointwise model per source slice. */
+  async function expectedOutputs(): Promise<{ labels: Map<string, Uint8Array>; probabilities: Map<string, Float64Array> }> {
     const { models } = await loadModels(path.dirname(FIXTURE));
     const model = models.find((m) => m.manifest.id === 'pointwise3d');
     if (!model) throw new Error('pointwise3d fixture missing');
@@ -70,8 +75,15 @@ describe('3D model through the pipeline (reorient + sliding window + restore + S
     try {
       await runtime.load(model);
       const out = await runtime.run(model.manifest.id, { type: 'float32', dims: [1, 1, parsed.length, rows, cols], data: stack });
-      const labels = argmaxChannels(out.data as Float32Array, out.dims).data;
-      return new Map(parsed.map((p, k) => [str(p.dataset, 'SOPInstanceUID') as string, labels.slice(k * rows * cols, (k + 1) * rows * cols)]));
+      const logits = out.data as Float32Array;
+      const labels = argmaxChannels(logits, out.dims).data;
+      const plane = parsed.length * rows * cols;
+      const p1 = Float64Array.from({ length: plane }, (_, v) => 255 / (1 + Math.exp((logits[v] as number) - (logits[plane + v] as number))));
+      const sops = parsed.map((p) => str(p.dataset, 'SOPInstanceUID') as string);
+      return {
+        labels: new Map(sops.map((sop, k) => [sop, labels.slice(k * rows * cols, (k + 1) * rows * cols)])),
+        probabilities: new Map(sops.map((sop, k) => [sop, p1.slice(k * rows * cols, (k + 1) * rows * cols)])),
+      };
     } finally {
       await runtime.close();
     }
@@ -132,5 +144,46 @@ describe('3D model through the pipeline (reorient + sliding window + restore + S
     }
     // Interpolation at 2 mm smooths intensity edges, so only voxels near the decision boundary may differ.
     expect(agree / total).toBeGreaterThan(0.95);
+  });
+
+  const volumeIo = { input: 'image', output: 'logits', layout: 'volume' as const, outputKind: 'logits' as const, slidingWindow: { roiSize: [16, 24, 20] as [number, number, number], overlap: 0.5, blend: 'constant' as const, batchSize: 3 } };
+
+  it('when the model asks for a FRACTIONAL SEG, then every frame holds the per-voxel probability ×255 (±1) of its source slice', async () => {
+    const line = await run({ segmentationType: 'FRACTIONAL', preprocessing: { orientation: 'RAS', intensity: [SCALE] }, io: volumeIo });
+    expect(line.status).toBe('succeeded');
+    const { probabilities } = await expectedOutputs();
+    const seg = readPart10(new Uint8Array(readFileSync(line.seg as string))).dataset;
+    expect(seg.SegmentationType).toBe('FRACTIONAL');
+    expect(seg.BitsAllocated).toBe(8);
+    const rows = Number(seg.Rows);
+    const cols = Number(seg.Columns);
+    const pixels = segPixelBytes(seg);
+    const refs = segFrameRefs(seg);
+    expect(refs.length).toBeGreaterThan(5);
+    let worst = 0;
+    for (const r of refs) {
+      const want = probabilities.get(r.referencedSopInstanceUid) as Float64Array;
+      const got = pixels.subarray(r.frame * rows * cols, (r.frame + 1) * rows * cols);
+      for (let p = 0; p < got.length; p++) worst = Math.max(worst, Math.abs((got[p] as number) - (want[p] as number)));
+    }
+    expect(worst).toBeLessThanOrEqual(1);
+  });
+
+  it('when the model asks for a LABELMAP SEG, then each source slice has one frame holding its labels', async () => {
+    const line = await run({ segmentationType: 'LABELMAP', preprocessing: { orientation: 'RAS', intensity: [SCALE] }, io: volumeIo });
+    expect(line.status).toBe('succeeded');
+    const expected = await expectedMasks();
+    const seg = readPart10(new Uint8Array(readFileSync(line.seg as string))).dataset;
+    expect(seg.SOPClassUID).toBe('1.2.840.10008.5.1.4.1.1.66.7');
+    const rows = Number(seg.Rows);
+    const cols = Number(seg.Columns);
+    const pixels = segPixelBytes(seg);
+    const refs = segFrameRefs(seg);
+    expect(new Set(refs.map((r) => r.referencedSopInstanceUid)).size).toBe(refs.length);
+    for (const r of refs) {
+      const want = expected.get(r.referencedSopInstanceUid) as Uint8Array;
+      const got = pixels.subarray(r.frame * rows * cols, (r.frame + 1) * rows * cols);
+      expect(Buffer.from(got).equals(Buffer.from(want))).toBe(true);
+    }
   });
 });

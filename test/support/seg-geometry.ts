@@ -22,10 +22,11 @@ export function segFrameRefs(seg: NaturalDataset): SegFrameRef[] {
     const derivation = first(f.DerivationImageSequence);
     const source = first(derivation.SourceImageSequence);
     const position = first(f.PlanePositionSequence);
-    const segId = first(f.SegmentIdentificationSequence);
+    // LABELMAP SEGs have no per-frame segment: their frames hold segment numbers (0 here).
+    const segmentNumber = f.SegmentIdentificationSequence === undefined ? 0 : Number(first(f.SegmentIdentificationSequence).ReferencedSegmentNumber);
     return {
       frame,
-      segmentNumber: Number(segId.ReferencedSegmentNumber),
+      segmentNumber,
       referencedSopInstanceUid: str(source, 'ReferencedSOPInstanceUID') ?? '',
       imagePositionPatient: nums(position, 'ImagePositionPatient', 3) ?? [],
     };

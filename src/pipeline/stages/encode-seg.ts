@@ -4,9 +4,10 @@ import { SEGMENTATION_STORAGE_SOP_CLASS_UID } from '../../dicom/seg/enums';
 import { AppError } from '../../domain/errors';
 import type { SegmentationFindings } from '../../domain/findings';
 import { deterministicUid } from '../../domain/identity';
-import type { LabelMap, Volume } from '../../domain/volume';
+import type { Volume } from '../../domain/volume';
 import { SERVICE_VERSION } from '../../version';
 import type { JobContext } from '../context';
+import type { SegmentationOutput } from './infer-segmentation';
 
 export interface EncodedSeg {
   part10: Uint8Array;
@@ -24,7 +25,8 @@ function countLabels(labels: Uint8Array): Uint32Array {
 }
 
 /** Builds the BINARY SEG for a label map and the per-segment findings (voxels, mL) that FHIR reports. */
-export function encodeSeg(ctx: JobContext, sourceDataset: NaturalDataset, volume: Volume, labels: LabelMap): EncodedSeg {
+export function encodeSeg(ctx: JobContext, sourceDataset: NaturalDataset, volume: Volume, output: SegmentationOutput): EncodedSeg {
+  const labels = output.labels;
   const { manifest } = ctx.model;
   const { results } = ctx.deps;
   const segments = manifest.segments ?? [];
@@ -45,7 +47,14 @@ export function encodeSeg(ctx: JobContext, sourceDataset: NaturalDataset, volume
       frameOfReferenceUid: volume.frameOfReferenceUid,
       seriesInstanceUid: ctx.job.seriesInstanceUid,
     },
-    labelMap: labels,
+    segmentationType: manifest.segmentationType ?? 'BINARY',
+    ...(manifest.segmentationType === 'FRACTIONAL'
+      ? {
+          // uint8 maps (255 = 1.0) back to 0..1; the encoder re-quantises them to exactly the same values.
+          probabilities: (output.probabilities ?? []).map((p, i) => ({ segmentNumber: i + 1, data: Float32Array.from(p, (v) => v / 255) })),
+          grid: { rows: labels.rows, columns: labels.columns },
+        }
+      : { labelMap: labels }),
     segments,
     seriesInstanceUid,
     sopInstanceUid,
