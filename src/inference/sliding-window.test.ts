@@ -1,15 +1,6 @@
 import { AppError } from '../domain/errors';
 import { importanceMap, MIN_IMPORTANCE, slidingWindowInference, slidingWindows, windowStarts, type PatchPredictor } from './sliding-window';
-
-function lcg(n: number, seed: number): Float32Array {
-  const d = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) & 0x7fffffff;
-    d[i] = (s / 0x7fffffff) * 2 - 1;
-  }
-  return d;
-}
+import { lcg } from '../../test/support/random';
 
 /** A "model" whose output is its input (K = C): any blend of it must give the input back. */
 const identity: PatchPredictor = (batch, dims) => Promise.resolve({ data: batch.slice(), dims });

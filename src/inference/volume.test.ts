@@ -5,6 +5,7 @@ import { loadModels, sha256File } from '../models/registry';
 import { argmaxChannels } from './argmax';
 import { runVolumeModel } from './volume';
 import { WorkerPoolRuntime } from './worker-pool';
+import { lcg } from '../../test/support/random';
 
 const FIXTURES = path.join(__dirname, '..', '..', 'test', 'fixtures', 'models');
 
@@ -13,16 +14,6 @@ async function fixtureModel(id: string): Promise<LoadedModel> {
   const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as ModelManifest;
   const modelPath = path.join(dir, manifest.file);
   return { manifest, modelPath, digest: await sha256File(modelPath) };
-}
-
-function lcg(n: number, seed: number): Float32Array {
-  const d = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) & 0x7fffffff;
-    d[i] = (s / 0x7fffffff) * 2 - 1;
-  }
-  return d;
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>, mask?: (i: number) => boolean): number {

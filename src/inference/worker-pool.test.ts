@@ -3,6 +3,7 @@ import { loadModels } from '../models/registry';
 import type { LoadedModel } from '../domain/manifest';
 import { argmaxChannels } from './argmax';
 import { WorkerPoolRuntime } from './worker-pool';
+import { lcg } from '../../test/support/random';
 
 const MODELS = path.join(__dirname, '..', '..', 'models');
 
@@ -23,15 +24,7 @@ describe('WorkerPoolRuntime', () => {
     await runtime.close();
   });
 
-  function input(seed: number): Float32Array {
-    const d = new Float32Array(2 * 128 * 128);
-    let s = seed;
-    for (let i = 0; i < d.length; i++) {
-      s = (s * 1103515245 + 12345) & 0x7fffffff;
-      d[i] = (s / 0x7fffffff) * 2 - 1;
-    }
-    return d;
-  }
+  const input = (seed: number): Float32Array => lcg(2 * 128 * 128, seed);
 
   // onnxruntime cannot run on jest's main thread (its addon's typed arrays belong to another realm), so the
   // reference is the worker's raw logits reduced here; the check is that argmax in the worker changes nothing.

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { Context, NativeCodecs } from 'dcmjs-codecs';
 import { decodeFrames, loadPixelCodecs, type DecodedFrames } from '../../src/dicom/decode';
 import { readPart10, type ParsedPart10 } from '../../src/dicom/part10';
-import { AppError } from '../../src/domain/errors';
+import { thrown } from '../support/app-error';
 
 const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
 const SAMPLE_MR = join(__dirname, '../fixtures/sample-mr/dicom');
@@ -116,16 +116,6 @@ function extractedCodestreams(path: string): Uint8Array[] {
     .slice(1) // item 0 is the Basic Offset Table
     .map(({ name }) => new Uint8Array(readFileSync(join(out, name))));
   return items;
-}
-
-function thrown(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError');
 }
 
 let mr = '';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeFrames } from '../../src/dicom/decode';
 import { readPart10 } from '../../src/dicom/part10';
-import { AppError } from '../../src/domain/errors';
+import { thrown } from '../support/app-error';
 
 const FILES = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
 const PYTHON = '/usr/bin/python3';
@@ -42,16 +42,6 @@ const CASES = [
 
 function read(name: string): Uint8Array {
   return new Uint8Array(readFileSync(join(FILES, name)));
-}
-
-function thrown(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError');
 }
 
 describeIfPydicom('decodeFrames against pydicom (python3-pydicom test files)', () => {

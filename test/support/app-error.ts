@@ -1,14 +1,21 @@
 import { AppError, type ErrorCode } from '../../src/domain/errors';
 
-/** Runs fn, expects it to throw an AppError with this code, and returns its message (other errors propagate). */
-export function appErrorMessage(code: ErrorCode, fn: () => unknown): string {
+/** Runs fn and returns the AppError it throws; anything else thrown propagates, and not throwing fails. */
+export function thrown(fn: () => unknown): AppError {
   try {
     fn();
   } catch (err) {
-    if (err instanceof AppError && err.code === code) return err.message;
+    if (err instanceof AppError) return err;
     throw err;
   }
-  throw new Error(`expected a ${code} error`);
+  throw new Error('expected an AppError');
+}
+
+/** Runs fn, expects it to throw an AppError with this code, and returns its message. */
+export function appErrorMessage(code: ErrorCode, fn: () => unknown): string {
+  const err = thrown(fn);
+  if (err.code !== code) throw err;
+  return err.message;
 }
 
 /** The message of the GEOMETRY error fn throws. */
