@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Job, JobResult, JobSpec, JobState, Stage } from '../../src/domain/job';
+import type { LineageOutputs, LineageResult, LineageSettlement, LineageView } from '../../src/domain/lineage';
 import type { JobError, JobStore } from '../../src/ports/job-store';
 
 /** In-memory twin of the SQLite job store for fast tests; same contract (test/support/job-store-contract.ts). */
@@ -9,6 +10,8 @@ export class MemoryJobStore implements JobStore {
   private readonly cursors = new Map<string, string>();
   private seq = 0;
   private readonly order = new Map<string, number>();
+  /** Recorded lineage results by job id. */
+  private readonly lineageResults = new Map<string, LineageResult>();
 
   private update(jobId: string, change: Partial<Job>, clear: (keyof Job)[] = []): void {
     const job = this.jobs.get(jobId);
@@ -97,6 +100,35 @@ export class MemoryJobStore implements JobStore {
       .sort((a, b) => (this.order.get(b.id) ?? 0) - (this.order.get(a.id) ?? 0))
       .slice(0, filter.limit ?? 100)
       .map((j) => structuredClone(j));
+  }
+
+  async settleLineage(lineage: string, jobId: string, outputs: LineageOutputs): Promise<LineageSettlement> {
+    if (!this.jobs.has(jobId)) throw new Error(`settleLineage: no job ${jobId}`);
+    const had = this.lineageResults.get(jobId);
+    this.lineageResults.set(jobId, { lineage, jobId, outputs: { ...outputs }, retired: had?.retired ?? false });
+    const members = this.lineageMembers(lineage);
+    const current = members[members.length - 1] as LineageResult;
+    const superseded = members.filter((r) => r !== current && !r.retired);
+    return structuredClone({ current, superseded });
+  }
+
+  async viewLineage(lineage: string, jobId: string): Promise<LineageView> {
+    const current = this.lineageMembers(lineage).pop();
+    if (!current) return { currentIsNewer: false };
+    const newer = (this.order.get(current.jobId) ?? -1) > (this.order.get(jobId) ?? -1);
+    return { current: structuredClone(current), currentIsNewer: newer };
+  }
+
+  async markRetired(jobId: string): Promise<void> {
+    const r = this.lineageResults.get(jobId);
+    if (r) r.retired = true;
+  }
+
+  /** The lineage's recorded results in job creation order. */
+  private lineageMembers(lineage: string): LineageResult[] {
+    return [...this.lineageResults.values()]
+      .filter((r) => r.lineage === lineage)
+      .sort((a, b) => (this.order.get(a.jobId) ?? 0) - (this.order.get(b.jobId) ?? 0));
   }
 
   async getCursor(name: string): Promise<string | undefined> {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { Job, JobResult, JobSpec, JobState, Stage } from '../../src/domain/job';
+import type { LineageOutputs, LineageResult, LineageSettlement, LineageView } from '../../src/domain/lineage';
 import type { JobError, JobStore } from '../../src/ports/job-store';
 
 interface JobRow {
@@ -49,8 +50,31 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, not_before, created_at);
 CREATE INDEX IF NOT EXISTS jobs_study ON jobs (study_uid);
+-- Result lineages (docs/decisions/0007-supersede-policy.md): one row per job that wrote results; seq is the job's
+-- creation order (jobs.rowid), so the current result of a lineage is its row with the highest seq.
+CREATE TABLE IF NOT EXISTS lineage_results (
+  job_id TEXT PRIMARY KEY,
+  lineage TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  outputs TEXT NOT NULL,
+  retired INTEGER NOT NULL DEFAULT 0,
+  recorded_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS lineage_results_lineage ON lineage_results (lineage, seq);
 CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
 `;
+
+interface LineageRow {
+  job_id: string;
+  lineage: string;
+  seq: number;
+  outputs: string;
+  retired: number;
+}
+
+function toLineageResult(row: LineageRow): LineageResult {
+  return { lineage: row.lineage, jobId: row.job_id, outputs: JSON.parse(row.outputs) as LineageOutputs, retired: row.retired === 1 };
+}
 
 function toJob(row: JobRow): Job {
   const job: Job = {
@@ -192,6 +216,40 @@ export class SqliteJobStore implements JobStore {
     const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY rowid DESC LIMIT ?`;
     args.push(filter.limit ?? 100);
     return (this.db.prepare(sql).all(...args) as JobRow[]).map(toJob);
+  }
+
+  async settleLineage(lineage: string, jobId: string, outputs: LineageOutputs): Promise<LineageSettlement> {
+    // One immediate transaction: two jobs of a lineage settling at once see each other's row, never half of it.
+    const settle = this.db.transaction((): LineageRow[] => {
+      const job = this.db.prepare('SELECT rowid AS seq FROM jobs WHERE id = ?').get(jobId) as { seq: number } | undefined;
+      if (!job) throw new Error(`settleLineage: no job ${jobId}`);
+      this.db
+        .prepare(
+          `INSERT INTO lineage_results (job_id, lineage, seq, outputs, retired, recorded_at) VALUES (?, ?, ?, ?, 0, ?)
+           ON CONFLICT (job_id) DO UPDATE SET outputs = excluded.outputs`,
+        )
+        .run(jobId, lineage, job.seq, JSON.stringify(outputs), new Date().toISOString());
+      return this.db.prepare('SELECT * FROM lineage_results WHERE lineage = ? ORDER BY seq').all(lineage) as LineageRow[];
+    });
+    const rows = settle.immediate();
+    const current = rows[rows.length - 1] as LineageRow;
+    return {
+      current: toLineageResult(current),
+      superseded: rows.filter((r) => r !== current && r.retired === 0).map(toLineageResult),
+    };
+  }
+
+  async viewLineage(lineage: string, jobId: string): Promise<LineageView> {
+    const current = this.db.prepare('SELECT * FROM lineage_results WHERE lineage = ? ORDER BY seq DESC LIMIT 1').get(lineage) as
+      | LineageRow
+      | undefined;
+    if (!current) return { currentIsNewer: false };
+    const asker = this.db.prepare('SELECT rowid AS seq FROM jobs WHERE id = ?').get(jobId) as { seq: number } | undefined;
+    return { current: toLineageResult(current), currentIsNewer: current.seq > (asker?.seq ?? -1) };
+  }
+
+  async markRetired(jobId: string): Promise<void> {
+    this.db.prepare('UPDATE lineage_results SET retired = 1 WHERE job_id = ?').run(jobId);
   }
 
   async getCursor(name: string): Promise<string | undefined> {

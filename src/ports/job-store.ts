@@ -1,4 +1,5 @@
 import type { Job, JobResult, JobSpec, JobState, Stage } from '../domain/job';
+import type { LineageOutputs, LineageSettlement, LineageView } from '../domain/lineage';
 
 export interface JobError {
   code: string;
@@ -23,6 +24,16 @@ export interface JobStore {
   get(jobId: string): Promise<Job | undefined>;
   findByKey(idempotencyKey: string): Promise<Job | undefined>;
   list(filter?: { state?: JobState; studyInstanceUid?: string; limit?: number }): Promise<Job[]>;
+  /**
+   * Result lineage (src/domain/lineage.ts): records what the job wrote for its lineage (again = replaces the outputs)
+   * and, in one atomic step, answers which recorded result is current (the one whose job was created last) and
+   * which older ones are not retired yet. The job must exist.
+   */
+  settleLineage(lineage: string, jobId: string, outputs: LineageOutputs): Promise<LineageSettlement>;
+  /** The lineage's current result as the given job sees it, before it writes anything. */
+  viewLineage(lineage: string, jobId: string): Promise<LineageView>;
+  /** The job's outputs were retired (superseded); later settlements no longer list it. */
+  markRetired(jobId: string): Promise<void>;
   /** Intake cursors (e.g. Orthanc /changes sequence). */
   getCursor(name: string): Promise<string | undefined>;
   setCursor(name: string, value: string): Promise<void>;

@@ -83,6 +83,57 @@ export function jobStoreContract(name: string, make: () => Promise<JobStore> | J
       expect((await store.claimNext(new Date()))?.attempts).toBe(2);
     });
 
+    describe('result lineage', () => {
+      const L = 'lineage-1';
+      const enqueueTwo = async (): Promise<[string, string]> => {
+        const { job: older } = await store.enqueue(spec({ idempotencyKey: 'older' }));
+        const { job: newer } = await store.enqueue(spec({ idempotencyKey: 'newer' }));
+        return [older.id, newer.id];
+      };
+
+      it('when the first job of a lineage settles, then it is current and nothing is superseded', async () => {
+        const [older] = await enqueueTwo();
+        expect(await store.viewLineage(L, older)).toEqual({ currentIsNewer: false });
+        const s = await store.settleLineage(L, older, { reportId: 'r1', segSopInstanceUid: '2.25.1' });
+        expect(s.current).toEqual({ lineage: L, jobId: older, outputs: { reportId: 'r1', segSopInstanceUid: '2.25.1' }, retired: false });
+        expect(s.superseded).toEqual([]);
+      });
+
+      it('when a newer job settles after an older one, then the newer is current and the older is listed until retired', async () => {
+        const [older, newer] = await enqueueTwo();
+        await store.settleLineage(L, older, { reportId: 'r1' });
+        const s = await store.settleLineage(L, newer, { reportId: 'r2' });
+        expect(s.current.jobId).toBe(newer);
+        expect(s.superseded.map((r) => [r.jobId, r.outputs.reportId])).toEqual([[older, 'r1']]);
+        // A crash before markRetired: settling again lists the older one again, so the retire is repeated.
+        expect((await store.settleLineage(L, newer, { reportId: 'r2' })).superseded.map((r) => r.jobId)).toEqual([older]);
+        await store.markRetired(older);
+        expect((await store.settleLineage(L, newer, { reportId: 'r2' })).superseded).toEqual([]);
+      });
+
+      it('when an older job settles after a newer one, then the newer stays current and the older is the one superseded', async () => {
+        const [older, newer] = await enqueueTwo();
+        await store.settleLineage(L, newer, { reportId: 'r2' });
+        expect(await store.viewLineage(L, older)).toMatchObject({ current: { jobId: newer }, currentIsNewer: true });
+        expect(await store.viewLineage(L, newer)).toMatchObject({ current: { jobId: newer }, currentIsNewer: false });
+        const s = await store.settleLineage(L, older, { reportId: 'r1' });
+        expect(s.current.jobId).toBe(newer);
+        expect(s.superseded.map((r) => r.jobId)).toEqual([older]);
+      });
+
+      it('when jobs of other lineages settle, then they neither become current nor get superseded here', async () => {
+        const [older, newer] = await enqueueTwo();
+        await store.settleLineage(L, older, {});
+        const other = await store.settleLineage('lineage-2', newer, {});
+        expect(other).toMatchObject({ current: { jobId: newer }, superseded: [] });
+        expect((await store.viewLineage(L, newer)).current?.jobId).toBe(older);
+      });
+
+      it('when a job that does not exist settles, then the store refuses', async () => {
+        await expect(store.settleLineage(L, 'no-such-job', {})).rejects.toThrow(/no job/);
+      });
+    });
+
     it('when a cursor is set twice, then the last value is read back', async () => {
       expect(await store.getCursor('orthanc')).toBeUndefined();
       await store.setCursor('orthanc', '5');
