@@ -4,7 +4,7 @@ import type { JobContext } from '../context';
 /** Fetches exactly the instances the job was routed on; a missing instance fails the job rather than shrink it. */
 export async function retrieveSeries(ctx: JobContext): Promise<Uint8Array[]> {
   const { job, deps } = ctx;
-  const parts = await deps.source.retrieveInstances(job.studyInstanceUid, job.seriesInstanceUid, job.instanceUids);
+  const parts = await deps.source.retrieveInstances(job.studyInstanceUid, job.seriesInstanceUid, job.instanceUids, job);
   if (parts.length !== job.instanceUids.length) {
     throw new AppError('PACS_UNAVAILABLE', `retrieved ${parts.length} of ${job.instanceUids.length} instances`, { retryable: true });
   }
