@@ -3,6 +3,7 @@ import { logHash } from '../../src/domain/identity';
 import type { StudyEvent } from '../../src/domain/study';
 import { silentLogger, type Logger } from '../../src/logging';
 import type { StudyEventSource } from '../../src/ports/study-events';
+import { isStudyProblem } from '../intake/event-failure';
 import type { CursorStore } from './cursor-store';
 import { OrthancRest, type OrthancConnection } from './orthanc-rest';
 
@@ -124,7 +125,7 @@ export class OrthancChangeFeed implements StudyEventSource {
       if (this.stopping) return { next: cursor, done: true };
       if (change.ChangeType === 'StableStudy') {
         const event = await this.toEvent(change);
-        if (event) await onEvent(event);
+        if (event) await this.deliver(event, change.Seq, onEvent);
         await this.options.cursorStore.setCursor(this.cursorName, String(change.Seq));
       }
       cursor = change.Seq;
@@ -132,6 +133,21 @@ export class OrthancChangeFeed implements StudyEventSource {
     // Other change types need no work, but the cursor moves past them too so the next poll starts after them.
     if (cursor !== since) await this.options.cursorStore.setCursor(this.cursorName, String(cursor));
     return { next: cursor, done: page.Done !== false || (page.Changes ?? []).length === 0 };
+  }
+
+  /**
+   * onEvent turns the event into jobs; only after it resolved may the cursor pass the change. A failure rethrows
+   * (the poll fails, the stored cursor stays, the change comes again after the backoff), except a failure of the
+   * study itself, which no retry can fix: that one is logged and passed so it cannot block every later study.
+   */
+  private async deliver(event: StudyEvent, seq: number, onEvent: (event: StudyEvent) => Promise<void>): Promise<void> {
+    try {
+      await onEvent(event);
+    } catch (err) {
+      const e = toAppError(err);
+      if (!isStudyProblem(e)) throw err;
+      this.logger.error({ study: logHash(event.studyInstanceUid), seq, code: e.code, err: e.message }, 'study cannot be turned into jobs; change passed');
+    }
   }
 
   private async toEvent(change: OrthancChange): Promise<StudyEvent | undefined> {
