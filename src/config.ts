@@ -27,7 +27,9 @@ export interface Config {
   };
   /** Model execution; see config.schema.json. */
   inference: { device: 'cpu' | 'cuda' };
-  orthanc: { pollIntervalMs: number; fromStart: boolean };
+  orthanc: { pollIntervalMs: number; fromStart: boolean; reconcileSchedule: string; reconcileMarginMs: number; reconcilePageSize: number };
+  /** QIDO-RS polling intake for pacs = dicomweb:…; see config.schema.json. */
+  dicomweb: { pollSchedule: string; settleMs: number; lookbackDays: number; pageSize: number; maxTracked: number };
   results: {
     reportStatus: 'preliminary' | 'final';
     clinicalUseNotice: string;
