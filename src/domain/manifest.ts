@@ -1,15 +1,90 @@
 import type { Code } from './codes';
 
-/** Which studies/series a model accepts. First cut; the full rule language comes with the routing issue. */
+/**
+ * The routing language (docs/routing.md; schema: models/manifest.schema.json#/definitions).
+ * A string term is a case-insensitive exact value, "!value" to exclude it, or { regex } (case-insensitive search).
+ */
+export type StringTerm = string | { regex: string; not?: boolean };
+/** One term or a list; positive terms are any-of, "!" terms exclude whatever else matched. */
+export type StringCondition = StringTerm | StringTerm[];
+/** A number (equal), a comparison such as ">= 3" or "< 5.5" or "!= 2", or an inclusive range [min, max]. */
+export type NumberCondition = number | string | [number, number];
+export type PlaneOrientation = 'axial' | 'sagittal' | 'coronal' | 'oblique';
+
+/** Series-level attributes a selection can test, by DICOM keyword (NumberOfSlices is computed). */
+export interface SeriesConditions {
+  Modality?: StringCondition;
+  SeriesDescription?: StringCondition;
+  BodyPartExamined?: StringCondition;
+  ProtocolName?: StringCondition;
+  Manufacturer?: StringCondition;
+  ManufacturerModelName?: StringCondition;
+  StationName?: StringCondition;
+  ContrastBolusAgent?: StringCondition;
+  /** Multi-valued: every ImageType value of the series. */
+  ImageType?: StringCondition;
+  /** Multi-valued: the SOP Class UIDs of the series' instances. */
+  SOPClassUID?: StringCondition;
+  SeriesNumber?: NumberCondition;
+  SliceThickness?: NumberCondition;
+  /** Both values (row and column spacing) must satisfy the condition. */
+  PixelSpacing?: NumberCondition;
+  Rows?: NumberCondition;
+  Columns?: NumberCondition;
+  NumberOfSlices?: NumberCondition;
+}
+
+/** Study-level attributes, plus facts of the intake event (Source, CallingAETitle). */
+export interface StudyConditions {
+  StudyDescription?: StringCondition;
+  /** Multi-valued: the modalities of the study's series. */
+  ModalitiesInStudy?: StringCondition;
+  /** Multi-valued: StationName of any series. */
+  StationName?: StringCondition;
+  /** Multi-valued: Manufacturer of any series. */
+  Manufacturer?: StringCondition;
+  NumberOfSeries?: NumberCondition;
+  /** Intake that produced the event: "orthanc", "folder", "stow", "cstore", "cli", "dry-run", ... */
+  Source?: StringCondition;
+  /** Calling AE title of a C-STORE push (when the intake knows it). */
+  CallingAETitle?: StringCondition;
+}
+
+/** Series kinds excluded unless the selection turns the exclusion off. */
+export interface DefaultExclusions {
+  /** ImageType contains LOCALIZER (default true). */
+  localizer?: boolean;
+  /** ImageType value 1 is DERIVED (default false; see docs/routing.md for why). */
+  derived?: boolean;
+  /** Secondary Capture SOP classes 1.2.840.10008.5.1.4.1.1.7* (default true). */
+  secondaryCapture?: boolean;
+  /** SEG, RTSTRUCT, SR, presentation states and other non-image objects (default true). */
+  nonImage?: boolean;
+}
+
+/** Which studies/series a model accepts, and which accepted series it runs on. */
 export interface SeriesSelection {
-  /** Accepted modalities, case-insensitive exact match (e.g. ["MR"]). */
+  /** Accepted modalities, case-insensitive any-of; "!X" excludes X (series.Modality takes the full language). */
   modality: string[];
-  /** Accepted BodyPartExamined values, case-insensitive; absent = any. */
+  /** Accepted BodyPartExamined values, case-insensitive any-of, "!X" excludes; absent = any. */
   bodyPartExamined?: string[];
-  /** Case-insensitive regular expression on SeriesDescription; absent = any. */
+  /** Case-insensitive regular expression on SeriesDescription (original form); absent = any. */
   seriesDescription?: string;
   /** Minimum number of image instances (or frames) in the series. */
   minSlices?: number;
+  /** Conditions on the study and the intake event; when one fails, no series is taken. */
+  study?: StudyConditions;
+  /** Conditions on each series. */
+  series?: SeriesConditions;
+  /** Accepted plane(s), from ImageOrientationPatient. */
+  orientation?: PlaneOrientation | PlaneOrientation[];
+  /** Largest angle (degrees) between the slice normal and a patient axis that still counts as that plane (default 20). */
+  orientationToleranceDegrees?: number;
+  exclude?: DefaultExclusions;
+  /** Which accepted series comes first (default most-slices). */
+  prefer?: 'most-slices' | 'thinnest-slices';
+  /** first (default): one job on the preferred series; all: one job per accepted series. */
+  matches?: 'first' | 'all';
 }
 
 export interface SegmentDefinition {

@@ -25,6 +25,16 @@ export interface SeriesInfo {
   bodyPartExamined?: string;
   /** ImageType values, e.g. ["ORIGINAL","PRIMARY","AXIAL"]. */
   imageType?: string[];
+  /** The following come from the series' first instance; absent when the source does not give them. */
+  protocolName?: string;
+  manufacturer?: string;
+  manufacturerModelName?: string;
+  stationName?: string;
+  contrastBolusAgent?: string;
+  /** SliceThickness in mm. */
+  sliceThickness?: number;
+  /** PixelSpacing in mm: [row spacing, column spacing]. */
+  pixelSpacing?: [number, number];
   instances: InstanceInfo[];
 }
 
@@ -53,5 +63,7 @@ export interface StudyEvent {
   source: string;
   /** Source-specific handle (Orthanc study id, folder path); optional. */
   sourceRef?: string;
+  /** Calling AE title of a C-STORE association, when the intake knows it (route rules can test it). */
+  callingAeTitle?: string;
   receivedAt: string;
 }

@@ -7,6 +7,7 @@ import { InferenceSession } from 'onnxruntime-node';
 import { AppError } from '../domain/errors';
 import type { IntensityOp, LoadedModel, ModelIO, ModelManifest } from '../domain/manifest';
 import manifestSchema from '../../models/manifest.schema.json';
+import { selectionProblems } from '../routing/selection';
 
 export interface ModelLoadResult {
   /** Models whose manifest, file and digest are all valid. */
@@ -220,6 +221,8 @@ function semanticProblems(m: ModelManifest): string[] {
   const indices = (m.classes ?? []).map((c) => c.index).sort((a, b) => a - b);
   if (indices.some((v, i) => v !== i)) problems.push('/classes index values must be 0..n-1, each once');
   problems.push(...processingProblems(m));
+  // Regexes that do not compile or could backtrack catastrophically, inverted ranges (docs/routing.md).
+  problems.push(...selectionProblems(m.select, '/select'));
   return problems;
 }
 
