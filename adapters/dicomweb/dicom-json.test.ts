@@ -54,6 +54,29 @@ describe('studyInfoFromMetadata', () => {
     expect(study.series[0]?.seriesDescription).toBe('T1 axial');
   });
 
+  it('when equipment, protocol and spacing attributes are present, then the series carries them for routing', () => {
+    const ds = {
+      ...instance({ sop: '9.1' }),
+      '00080070': { vr: 'LO', Value: ['ACME'] },
+      '00081090': { vr: 'LO', Value: ['Scanner 3T'] },
+      '00081010': { vr: 'SH', Value: ['MR1'] },
+      '00181030': { vr: 'LO', Value: ['t1_mprage'] },
+      '00180010': { vr: 'LO', Value: ['GADOLINIUM'] },
+      '00180050': { vr: 'DS', Value: ['1.25'] },
+      '00280030': { vr: 'DS', Value: [0.5, '0.75'] },
+    };
+    expect(studyInfoFromMetadata(STUDY, [ds]).series[0]).toMatchObject({
+      manufacturer: 'ACME',
+      manufacturerModelName: 'Scanner 3T',
+      stationName: 'MR1',
+      protocolName: 't1_mprage',
+      contrastBolusAgent: 'GADOLINIUM',
+      sliceThickness: 1.25,
+      pixelSpacing: [0.5, 0.75],
+    });
+    expect(studyInfoFromMetadata(STUDY, [instance({ sop: '9.2' })]).series[0]).not.toHaveProperty('sliceThickness');
+  });
+
   it('when instances of two series arrive interleaved, then they are grouped per series and sorted by InstanceNumber', () => {
     const study = studyInfoFromMetadata(STUDY, [
       instance({ series: 'A', sop: 'a3', number: 3 }),

@@ -14,6 +14,13 @@ export type DicomJsonDataset = Record<string, DicomJsonElement | undefined>;
 
 export const TAG = {
   ImageType: '00080008',
+  Manufacturer: '00080070',
+  StationName: '00081010',
+  ManufacturerModelName: '00081090',
+  ContrastBolusAgent: '00180010',
+  SliceThickness: '00180050',
+  ProtocolName: '00181030',
+  PixelSpacing: '00280030',
   SOPClassUID: '00080016',
   SOPInstanceUID: '00080018',
   StudyDate: '00080020',
@@ -139,6 +146,13 @@ export function studyInfoFromMetadata(studyInstanceUid: string, instances: reado
         seriesDescription: jsonString(ds, TAG.SeriesDescription),
         bodyPartExamined: jsonString(ds, TAG.BodyPartExamined),
         imageType: jsonStrings(ds, TAG.ImageType),
+        protocolName: jsonString(ds, TAG.ProtocolName),
+        manufacturer: jsonString(ds, TAG.Manufacturer),
+        manufacturerModelName: jsonString(ds, TAG.ManufacturerModelName),
+        stationName: jsonString(ds, TAG.StationName),
+        contrastBolusAgent: jsonString(ds, TAG.ContrastBolusAgent),
+        sliceThickness: jsonNumber(ds, TAG.SliceThickness),
+        pixelSpacing: jsonNumbers(ds, TAG.PixelSpacing, 2) as [number, number] | undefined,
         instances: [],
       });
       seriesByUid.set(seriesInstanceUid, series);

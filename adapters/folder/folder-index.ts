@@ -69,9 +69,26 @@ function describe(ds: NaturalDataset, file: string, mtimeMs: number): IndexedIns
   if (bp) series.bodyPartExamined = bp;
   const it = strs(ds, 'ImageType');
   if (it) series.imageType = it;
+  // Attributes the routing language can test (docs/routing.md).
+  for (const [keyword, key] of [
+    ['ProtocolName', 'protocolName'],
+    ['Manufacturer', 'manufacturer'],
+    ['ManufacturerModelName', 'manufacturerModelName'],
+    ['StationName', 'stationName'],
+    ['ContrastBolusAgent', 'contrastBolusAgent'],
+  ] as const) {
+    const v = str(ds, keyword);
+    if (v) series[key] = v;
+  }
+  const thickness = num(ds, 'SliceThickness');
+  if (thickness !== undefined) series.sliceThickness = thickness;
+  const spacing = nums(ds, 'PixelSpacing', 2);
+  if (spacing) series.pixelSpacing = spacing as [number, number];
   const study: Omit<StudyInfo, 'series'> = { studyInstanceUid: required(ds, 'StudyInstanceUID') };
   const pid = str(ds, 'PatientID');
   if (pid) study.patientId = pid;
+  const studyDescription = str(ds, 'StudyDescription');
+  if (studyDescription) study.studyDescription = studyDescription;
   return { file, studyUid: study.studyInstanceUid, seriesUid: series.seriesInstanceUid, info, series, study, mtimeMs };
 }
 
