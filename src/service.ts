@@ -8,6 +8,7 @@ import { FolderImagingStore } from '../adapters/folder/folder-imaging-store';
 import { FolderInbox } from '../adapters/folder/folder-inbox';
 import { FolderIndex } from '../adapters/folder/folder-index';
 import { createOrthancSource, OrthancChangeFeed } from '../adapters/orthanc';
+import { OrthancImagingStore } from '../adapters/orthanc/orthanc-store';
 import { SqliteJobStore } from '../adapters/sqlite/sqlite-job-store';
 import type { Config } from './config';
 import { AppError, toAppError } from './domain/errors';
@@ -50,7 +51,9 @@ function buildPacs(config: Config, logger: Logger, cursors: SqliteJobStore): Pac
       logger,
       ...(auth ? { auth } : {}),
     });
-    return { source: adapter, store: adapter, intake, dicomWebEndpoint: `${baseUrl}${config.pacsDicomWebPath}` };
+    // Orthanc can delete superseded SEGs through its REST API; storing stays STOW-RS.
+    const store = new OrthancImagingStore(adapter, { baseUrl, ...(auth ? { auth } : {}) });
+    return { source: adapter, store, intake, dicomWebEndpoint: `${baseUrl}${config.pacsDicomWebPath}` };
   }
   if (config.pacs.startsWith('dicomweb:')) {
     const url = config.pacs.slice('dicomweb:'.length).replace(/\/+$/, '');

@@ -1,4 +1,4 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readPart10, str } from '../../src/dicom/part10';
 import { AppError } from '../../src/domain/errors';
@@ -28,6 +28,20 @@ export class FolderImagingStore implements ImagingStore {
       location = file;
     }
     return location ? { stored, location } : { stored };
+  }
+
+  /** Removes the file of a superseded result; a missing file means an earlier attempt already did. */
+  async deleteInstance(studyInstanceUid: string, _seriesInstanceUid: string, sopInstanceUid: string): Promise<boolean> {
+    if (!/^[0-9.]+$/.test(studyInstanceUid) || !/^[0-9.]+$/.test(sopInstanceUid)) {
+      throw new AppError('BAD_REQUEST', 'instance to delete has no valid Study/SOP Instance UID');
+    }
+    try {
+      await unlink(path.join(this.dir, studyInstanceUid, `${sopInstanceUid}.dcm`));
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw new AppError('PACS_UNAVAILABLE', `cannot delete a superseded result file: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   async ping(): Promise<void> {

@@ -18,6 +18,8 @@ export const STAGES = [
   'encode',
   'store-seg',
   'write-fhir',
+  /** results of older jobs of the same lineage retired (docs/decisions/0007-supersede-policy.md) */
+  'supersede',
 ] as const;
 export type Stage = (typeof STAGES)[number];
 
@@ -29,6 +31,11 @@ export interface JobResult {
   /** Paths when results were written to a folder. */
   segPath?: string;
   bundlePath?: string;
+  /**
+   * Id of the job whose result is current for this job's lineage, when it is not this one: a newer job of the same
+   * study, series and model was already current, so this result was not written or was retired at once.
+   */
+  supersededBy?: string;
   /** Human-readable summary of findings (no patient data). */
   summary?: string;
 }

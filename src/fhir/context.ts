@@ -24,6 +24,13 @@ export interface ResultContext {
    * so without it effective/started carry the study date only.
    */
   studyTimezoneOffset?: string;
+  /**
+   * The report this result replaces ("DiagnosticReport/<id>"), when an earlier job of the same result lineage
+   * wrote one: the report links to it and its Provenance names it as the revised entity (src/fhir/supersede.ts).
+   */
+  replaces?: string;
+  /** The result lineage (src/domain/lineage.ts), written as a second report identifier to find every revision. */
+  lineage?: string;
 }
 
 /** The in-bundle urn:uuid of each resource, deterministic per job (the same key gives the same bundle). */

@@ -4,6 +4,7 @@ import type { BundleRefs, ResultContext } from './context';
 import { concept } from './codings';
 import { fhirDateTime, fhirInstant } from './datetime';
 import { SYSTEMS } from './identifiers';
+import { REPORT_REPLACES_EXTENSION, replacingStatus } from './supersede';
 
 export function reportIdentifier(key: string): Identifier {
   return { system: SYSTEMS.job, value: key };
@@ -35,7 +36,8 @@ export function presentedText(ctx: ResultContext): string {
   return [
     ...notice,
     `${ctx.model.name} (version ${ctx.model.version}, by ${ctx.model.manufacturer})`,
-    `Automated ${ctx.model.task} by an AI model; status ${ctx.reportStatus}.`,
+    `Automated ${ctx.model.task} by an AI model; status ${replacingStatus(ctx.reportStatus, ctx.replaces !== undefined)}.`,
+    ...(ctx.replaces ? ['This result replaces an earlier one computed on fewer or other images of the series.'] : []),
     `Study ${ctx.study.studyInstanceUid}, series ${ctx.seriesInstanceUid}.`,
     '',
     'Findings:',
@@ -50,8 +52,8 @@ export function buildDiagnosticReport(ctx: ResultContext, refs: BundleRefs, obse
   const issued = fhirInstant(ctx.issued);
   const report: DiagnosticReport = {
     resourceType: 'DiagnosticReport',
-    identifier: [reportIdentifier(ctx.idempotencyKey)],
-    status: ctx.reportStatus,
+    identifier: [reportIdentifier(ctx.idempotencyKey), ...(ctx.lineage ? [{ system: SYSTEMS.lineage, value: ctx.lineage }] : [])],
+    status: replacingStatus(ctx.reportStatus, ctx.replaces !== undefined),
     category: [concept(CODES.imagingReportCategory)],
     code: concept(ctx.model.reportCode ?? CODES.diagnosticImagingStudy, ctx.model.name),
     subject: { reference: refs.patient },
@@ -69,6 +71,7 @@ export function buildDiagnosticReport(ctx: ResultContext, refs: BundleRefs, obse
       },
     ],
   };
+  if (ctx.replaces) report.extension = [{ url: REPORT_REPLACES_EXTENSION, valueReference: { reference: ctx.replaces } }];
   if (observationRefs.length) report.result = observationRefs.map((reference) => ({ reference }));
   return report;
 }

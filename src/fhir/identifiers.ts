@@ -8,6 +8,8 @@ import type { Identifier } from '@medplum/fhirtypes';
 export const SYSTEMS = {
   /** DiagnosticReport: value = the idempotency key; Observations: key + "/" + a stable suffix. Provenance tag. */
   job: 'urn:clinical-ai:job',
+  /** DiagnosticReport, second identifier: value = the result lineage (study + series + model), shared by revisions. */
+  lineage: 'urn:clinical-ai:result-lineage',
   /** The model as a Device: value = "<model id>@<version>". */
   model: 'urn:clinical-ai:model',
   /** The model file digest (a second Device identifier; not used for matching). */

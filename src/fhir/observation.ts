@@ -4,6 +4,7 @@ import type { BundleRefs, ResultContext } from './context';
 import { concept } from './codings';
 import { fhirDateTime, fhirInstant } from './datetime';
 import { SYSTEMS } from './identifiers';
+import { replacingStatus } from './supersede';
 
 const UCUM = 'http://unitsofmeasure.org';
 const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
@@ -25,7 +26,7 @@ function observationBase(ctx: ResultContext, refs: BundleRefs, suffix: string): 
   return {
     resourceType: 'Observation',
     identifier: [observationIdentifier(ctx.idempotencyKey, suffix)],
-    status: ctx.reportStatus,
+    status: replacingStatus(ctx.reportStatus, ctx.replaces !== undefined),
     category: [
       {
         coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'imaging', display: 'Imaging' }],

@@ -34,6 +34,10 @@ export function buildProvenance(ctx: ResultContext, refs: BundleRefs, observatio
         who: { reference: refs.device },
       },
     ],
-    entity: [{ role: 'source', what: { reference: refs.imagingStudy } }],
+    // A replacing result names the report it revises (R4 provenance-entity-role "revision").
+    entity: [
+      { role: 'source', what: { reference: refs.imagingStudy } },
+      ...(ctx.replaces ? [{ role: 'revision' as const, what: { reference: ctx.replaces } }] : []),
+    ],
   };
 }

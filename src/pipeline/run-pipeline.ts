@@ -11,6 +11,7 @@ import { segmentVolume } from './stages/infer-segmentation';
 import { segmentVolume3d } from './stages/infer-volume';
 import { retrieveSeries } from './stages/retrieve';
 import { storeSeg } from './stages/store-seg';
+import { jobLineage, planOutputs, supersedePrevious, type OutputPlan } from './stages/supersede-previous';
 import { studyFromSource } from './stages/study-from-source';
 import { writeFhir } from './stages/write-fhir';
 
@@ -43,12 +44,15 @@ export async function runPipeline(ctx: JobContext): Promise<JobResult> {
   await ctx.enter('infer');
   let findings: Findings;
   const result: JobResult = {};
+  let plan: OutputPlan;
   if (model.manifest.task === 'segmentation') {
     const segmentation = model.manifest.io.layout === 'volume' ? await segmentVolume3d(ctx, volume) : await segmentVolume(ctx, volume);
 
     await ctx.enter('encode');
     const seg = encodeSeg(ctx, first.dataset, volume, segmentation);
 
+    plan = await planOutputs(ctx);
+    if (plan.kind === 'skip') return { summary: summarise(seg.findings), supersededBy: plan.current.jobId };
     await ctx.enter('store-seg');
     const location = await storeSeg(ctx, seg.part10, seg.findings.segSopInstanceUid);
     findings = seg.findings;
@@ -63,12 +67,23 @@ export async function runPipeline(ctx: JobContext): Promise<JobResult> {
     });
   } else {
     findings = await classifyVolume(ctx, volume);
+    plan = await planOutputs(ctx);
+    if (plan.kind === 'skip') return { summary: summarise(findings), supersededBy: plan.current.jobId };
   }
 
   await ctx.enter('write-fhir');
-  const written = await writeFhir(ctx, study, findings);
+  const written = await writeFhir(ctx, study, findings, { lineage: jobLineage(ctx), ...(plan.replaces ? { replaces: plan.replaces } : {}) });
   if (written.reportId) result.reportId = written.reportId;
   result.summary = summarise(findings);
+
+  // Only now, with this result stored and written, are earlier results of the lineage retired.
+  await ctx.enter('supersede');
+  const settled = await supersedePrevious(ctx, {
+    ...(result.reportId ? { reportId: result.reportId } : {}),
+    ...(result.segSopInstanceUid ? { segSopInstanceUid: result.segSopInstanceUid } : {}),
+    ...(result.segSeriesInstanceUid ? { segSeriesInstanceUid: result.segSeriesInstanceUid } : {}),
+  });
+  if (settled.current.jobId !== job.id) result.supersededBy = settled.current.jobId;
   return result;
 }
 

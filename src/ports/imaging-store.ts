@@ -12,5 +12,10 @@ export interface ImagingStore {
    * acceptance (e.g. STOW 200/202 with a non-empty FailedSOPSequence) rejects with PACS_REJECTED.
    */
   store(studyInstanceUid: string, instances: readonly Uint8Array[]): Promise<StoreOutcome>;
+  /**
+   * Deletes one instance we stored earlier (a superseded SEG). Resolves true when it was deleted, false when it was
+   * not there (already deleted: a retry). Absent where the store cannot delete (plain DICOMweb has no DELETE).
+   */
+  deleteInstance?(studyInstanceUid: string, seriesInstanceUid: string, sopInstanceUid: string): Promise<boolean>;
   ping(): Promise<void>;
 }

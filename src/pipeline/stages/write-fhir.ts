@@ -12,7 +12,12 @@ export interface FhirWriteOutcome {
 }
 
 /** Builds the job's transaction Bundle and writes it; the sink serialises writes per idempotency key. */
-export async function writeFhir(ctx: JobContext, study: StudyInfo, findings: Findings): Promise<FhirWriteOutcome> {
+export async function writeFhir(
+  ctx: JobContext,
+  study: StudyInfo,
+  findings: Findings,
+  lineage: { lineage?: string; replaces?: string } = {},
+): Promise<FhirWriteOutcome> {
   const { deps, job, model } = ctx;
   const bundle = buildResultBundle({
     idempotencyKey: job.idempotencyKey,
@@ -25,6 +30,8 @@ export async function writeFhir(ctx: JobContext, study: StudyInfo, findings: Fin
     issued: (deps.now ?? (() => new Date()))(),
     ...(deps.dicomWebEndpoint ? { dicomWebEndpoint: deps.dicomWebEndpoint } : {}),
     ...(deps.results.clinicalUseNotice ? { clinicalUseNotice: deps.results.clinicalUseNotice } : {}),
+    ...(lineage.lineage ? { lineage: lineage.lineage } : {}),
+    ...(lineage.replaces ? { replaces: lineage.replaces } : {}),
   });
   if (!deps.fhir) return { bundle };
   const response = await deps.fhir.writeTransaction(job.idempotencyKey, bundle);
