@@ -33,6 +33,11 @@ export interface TestOrthancOptions {
   pluginsDir?: string;
   /** Milliseconds to wait for /system to answer. */
   startTimeoutMs?: number;
+  /**
+   * Orthanc's OverwriteInstances (default false: an identical re-upload is "AlreadyStored" and logs no change). True
+   * stores it again, so Orthanc emits NewInstance and later StableStudy again, as after a real re-send.
+   */
+  overwriteInstances?: boolean;
 }
 
 const DEFAULT_BINARY = '/usr/sbin/Orthanc';
@@ -51,8 +56,9 @@ async function freeLoopbackPort(): Promise<number> {
   });
 }
 
-function orthancConfig(dir: string, port: number, user: string, password: string, stableAge: number, pluginsDir: string): object {
+function orthancConfig(dir: string, port: number, user: string, password: string, stableAge: number, pluginsDir: string, overwriteInstances = false): object {
   return {
+    OverwriteInstances: overwriteInstances,
     Name: 'clinical-ai-test',
     StorageDirectory: join(dir, 'storage'),
     IndexDirectory: join(dir, 'index'),
@@ -114,7 +120,7 @@ export async function startOrthanc(options: TestOrthancOptions = {}): Promise<Te
   const password = `pw-${Math.random().toString(36).slice(2)}`;
   const authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
   const configPath = join(dir, 'orthanc.json');
-  await writeFile(configPath, JSON.stringify(orthancConfig(dir, port, username, password, options.stableAge ?? 2, pluginsDir), null, 2));
+  await writeFile(configPath, JSON.stringify(orthancConfig(dir, port, username, password, options.stableAge ?? 2, pluginsDir, options.overwriteInstances), null, 2));
 
   const child = spawn(binary, [configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
