@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { DicomWebAdapter } from '../adapters/dicomweb';
+import { QidoPoller } from '../adapters/dicomweb/qido-poller';
 import { createEmbeddedFhirApp, type EmbeddedFhir } from '../adapters/fhir-embedded/embedded-fhir-app';
 import { FhirClientSink } from '../adapters/fhir/fhir-client-sink';
 import { FolderImagingSource } from '../adapters/folder/folder-imaging-source';
@@ -8,6 +9,8 @@ import { FolderImagingStore } from '../adapters/folder/folder-imaging-store';
 import { FolderInbox } from '../adapters/folder/folder-inbox';
 import { FolderIndex } from '../adapters/folder/folder-index';
 import { createOrthancSource, OrthancChangeFeed } from '../adapters/orthanc';
+import { OrthancIntake } from '../adapters/orthanc/orthanc-intake';
+import { OrthancReconciliation } from '../adapters/orthanc/reconciliation';
 import { OrthancImagingStore } from '../adapters/orthanc/orthanc-store';
 import { SqliteJobStore } from '../adapters/sqlite/sqlite-job-store';
 import type { Config } from './config';
@@ -43,7 +46,7 @@ function buildPacs(config: Config, logger: Logger, cursors: SqliteJobStore): Pac
   if (config.pacs.startsWith('orthanc:')) {
     const baseUrl = config.pacs.slice('orthanc:'.length).replace(/\/+$/, '');
     const adapter = createOrthancSource({ baseUrl, dicomWebRoot: config.pacsDicomWebPath, transcode: config.pacsTranscode, logger, ...(auth ? { auth } : {}) });
-    const intake = new OrthancChangeFeed({
+    const feed = new OrthancChangeFeed({
       baseUrl,
       cursorStore: cursors,
       pollIntervalMs: config.orthanc.pollIntervalMs,
@@ -51,6 +54,17 @@ function buildPacs(config: Config, logger: Logger, cursors: SqliteJobStore): Pac
       logger,
       ...(auth ? { auth } : {}),
     });
+    // The sweep delivers what the feed missed (change log cleared or pruned while we were down); see docs/intake.md.
+    const reconciliation = new OrthancReconciliation({
+      baseUrl,
+      cursorStore: cursors,
+      marginMs: config.orthanc.reconcileMarginMs,
+      pageSize: config.orthanc.reconcilePageSize,
+      fromStart: config.orthanc.fromStart,
+      logger,
+      ...(auth ? { auth } : {}),
+    });
+    const intake = new OrthancIntake({ feed, reconciliation, reconcileSchedule: config.orthanc.reconcileSchedule, logger });
     // Orthanc can delete superseded SEGs through its REST API; storing stays STOW-RS.
     const store = new OrthancImagingStore(adapter, { baseUrl, ...(auth ? { auth } : {}) });
     return { source: adapter, store, intake, dicomWebEndpoint: `${baseUrl}${config.pacsDicomWebPath}` };
@@ -58,8 +72,18 @@ function buildPacs(config: Config, logger: Logger, cursors: SqliteJobStore): Pac
   if (config.pacs.startsWith('dicomweb:')) {
     const url = config.pacs.slice('dicomweb:'.length).replace(/\/+$/, '');
     const adapter = new DicomWebAdapter({ url, transcode: config.pacsTranscode, logger, ...(auth ? { auth } : {}) });
-    logger.warn('pacs is dicomweb: there is no intake for it yet (QIDO polling and STOW-RS push come later); studies must arrive another way');
-    return { source: adapter, store: adapter, dicomWebEndpoint: url };
+    const intake = new QidoPoller({
+      url,
+      stateStore: cursors,
+      schedule: config.dicomweb.pollSchedule,
+      settleMs: config.dicomweb.settleMs,
+      lookbackDays: config.dicomweb.lookbackDays,
+      pageSize: config.dicomweb.pageSize,
+      maxTracked: config.dicomweb.maxTracked,
+      logger,
+      ...(auth ? { auth } : {}),
+    });
+    return { source: adapter, store: adapter, intake, dicomWebEndpoint: url };
   }
   // No PACS: a folder inbox is the intake and the source; SEGs are written under dataDir/results.
   const index = new FolderIndex(config.inboxDir, config.limits.maxInstanceBytes);
