@@ -1,0 +1,296 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import type { AddressInfo, Server as NetServer } from 'node:net';
+import { Writable } from 'node:stream';
+import { Dataset, Scp, Server, association, constants, log as dimseLog, requests, responses } from 'dcmjs-dimse';
+import { IMPLEMENTATION } from '../../src/dicom/part10';
+import { AppError, toAppError } from '../../src/domain/errors';
+import { logHash } from '../../src/domain/identity';
+import type { Logger } from '../../src/logging';
+import { PushRejection, type ReceivedStore, type RejectionReason } from './received-store';
+
+const { PresentationContextResult, RejectResult, RejectSource, RejectReason, SopClass, StorageClass, Status, TransferSyntax } = constants;
+
+/** C-STORE response statuses (PS3.4 Annex B.2.3). */
+export const CSTORE_STATUS = {
+  success: 0x0000,
+  outOfResources: 0xa700,
+  dataSetMismatch: 0xa900,
+  cannotUnderstand: 0xc000,
+} as const;
+
+const STATUS_OF: Record<RejectionReason, number> = {
+  unreadable: CSTORE_STATUS.cannotUnderstand,
+  'study-mismatch': CSTORE_STATUS.dataSetMismatch,
+  'sop-mismatch': CSTORE_STATUS.dataSetMismatch,
+  'too-large': CSTORE_STATUS.outOfResources,
+  'out-of-resources': CSTORE_STATUS.outOfResources,
+};
+
+/** Every transfer syntax the pipeline can decode: the default of dimse.transferSyntaxes. */
+export const DEFAULT_STORE_TRANSFER_SYNTAXES: readonly string[] = [
+  '1.2.840.10008.1.2.1', '1.2.840.10008.1.2', '1.2.840.10008.1.2.2', '1.2.840.10008.1.2.1.99',
+  '1.2.840.10008.1.2.4.50', '1.2.840.10008.1.2.4.51', '1.2.840.10008.1.2.4.57', '1.2.840.10008.1.2.4.70',
+  '1.2.840.10008.1.2.4.80', '1.2.840.10008.1.2.4.81', '1.2.840.10008.1.2.4.90', '1.2.840.10008.1.2.4.91',
+  '1.2.840.10008.1.2.4.201', '1.2.840.10008.1.2.4.202', '1.2.840.10008.1.2.4.203', '1.2.840.10008.1.2.5',
+];
+
+const STORAGE_CLASSES = new Set<string>(Object.values(StorageClass as Record<string, string>));
+/** Image storage SOP classes (CT, MR, enhanced, …) live under this root; any of them is welcome. */
+const STORAGE_ROOT = '1.2.840.10008.5.1.4.1.1.';
+const isStorageClass = (uid: string): boolean => STORAGE_CLASSES.has(uid) || uid.startsWith(STORAGE_ROOT);
+
+export interface DimseScpOptions {
+  /** TCP port (0 = any free port; the bound one is returned by start()). Listens on all interfaces. */
+  port: number;
+  /** Our AE title; associations calling another one are rejected. */
+  aeTitle: string;
+  /** Calling AE titles allowed to associate; empty = any. */
+  allowedCallingAeTitles: readonly string[];
+  /** Transfer syntaxes accepted for storage; the SCU's first offered one in this list is taken (stored as sent). */
+  transferSyntaxes: readonly string[];
+  store: ReceivedStore;
+  logger: Logger;
+}
+
+/** The UIDs a file meta group needs, written as Explicit VR Little Endian (PS3.10 7.1). */
+export function fileMetaHeader(meta: { sopClassUid: string; sopInstanceUid: string; transferSyntaxUid: string; implementationClassUid: string; implementationVersionName: string; sourceAeTitle?: string }): Buffer {
+  const element = (element: number, vr: string, value: Buffer): Buffer => {
+    const longForm = vr === 'OB';
+    const head = Buffer.alloc(longForm ? 12 : 8);
+    head.writeUInt16LE(0x0002, 0);
+    head.writeUInt16LE(element, 2);
+    head.write(vr, 4, 'latin1');
+    if (longForm) head.writeUInt32LE(value.length, 8);
+    else head.writeUInt16LE(value.length, 6);
+    return Buffer.concat([head, value]);
+  };
+  const text = (s: string, pad: string): Buffer => Buffer.from(s.length % 2 === 0 ? s : s + pad, 'latin1');
+  const body = Buffer.concat([
+    element(0x0001, 'OB', Buffer.from([0, 1])),
+    element(0x0002, 'UI', text(meta.sopClassUid, '\0')),
+    element(0x0003, 'UI', text(meta.sopInstanceUid, '\0')),
+    element(0x0010, 'UI', text(meta.transferSyntaxUid, '\0')),
+    element(0x0012, 'UI', text(meta.implementationClassUid, '\0')),
+    element(0x0013, 'SH', text(meta.implementationVersionName.slice(0, 16), ' ')),
+    ...(meta.sourceAeTitle ? [element(0x0016, 'AE', text(meta.sourceAeTitle.slice(0, 16), ' '))] : []),
+  ]);
+  const groupLength = Buffer.alloc(4);
+  groupLength.writeUInt32LE(body.length, 0);
+  const preamble = Buffer.alloc(132);
+  preamble.write('DICM', 128, 'latin1');
+  return Buffer.concat([preamble, element(0x0000, 'UL', groupLength), body]);
+}
+
+/**
+ * Receives one C-STORE data set straight into a temporary Part 10 file (file meta first, then the bytes exactly as
+ * they arrived), so large instances never sit in memory. It never emits 'error' (that would take the association
+ * down mid-PDU): a disk failure or the size cap is recorded and reported in the C-STORE response instead.
+ */
+class InstanceUpload extends Writable {
+  private readonly file: WriteStream;
+  private size = 0;
+  problem: PushRejection | undefined;
+  readonly done: Promise<void>;
+
+  constructor(
+    readonly tmpPath: string,
+    header: Buffer,
+    private readonly maxBytes: number,
+  ) {
+    super();
+    this.file = createWriteStream(tmpPath);
+    this.file.on('error', (err) => {
+      this.problem ??= new PushRejection('out-of-resources', 'the instance could not be written to disk', err);
+    });
+    this.file.write(header);
+    this.done = new Promise((resolve) => this.once('finish', resolve));
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.size += chunk.length;
+    if (this.size > this.maxBytes) this.problem ??= new PushRejection('too-large', `instance exceeds limits.maxInstanceBytes (${this.maxBytes} bytes)`);
+    if (this.problem) return callback();
+    if (this.file.write(chunk)) callback();
+    else this.file.once('drain', () => callback());
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.file.end(() => callback());
+  }
+
+  /** Ensures the file handle is closed (an aborted association never calls end()). */
+  discard(): void {
+    if (!this.writableEnded) this.end();
+  }
+}
+
+/**
+ * DICOM C-STORE SCP (and C-ECHO) over dcmjs-dimse. Instances go through the same ReceivedStore as STOW-RS, and
+ * the SCU gets Success only after the instance is durably on disk. Association policy: our AE title must be the
+ * called one, the calling AE must be allowed (when a list is configured), storage SOP classes are accepted in the
+ * configured transfer syntaxes (compressed ones included; files are kept as sent).
+ */
+export class DimseStoreScp {
+  private server: Server | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private accepting = false;
+
+  constructor(private readonly options: DimseScpOptions) {}
+
+  /** Starts listening; resolves with the bound port. */
+  async start(): Promise<number> {
+    // dcmjs-dimse logs to the console by itself; our own log lines (no patient data) replace its output.
+    dimseLog.setLevel('silent');
+    const scpClass = this.scpClass();
+    const server = new Server(scpClass);
+    this.server = server;
+    this.accepting = true;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(new AppError('CONFIG_INVALID', `DICOM listener could not start on port ${this.options.port}: ${err.message}`, { cause: err }));
+      server.once('networkError', onError);
+      server.once('listening', () => {
+        server.off('networkError', onError);
+        resolve();
+      });
+      server.listen(this.options.port);
+    });
+    server.on('networkError', (err: Error) => this.options.logger.warn({ err: err.message }, 'DICOM association network error'));
+    const bound = this.netServer()?.address() as AddressInfo | null;
+    const port = bound?.port ?? this.options.port;
+    this.options.logger.info({ port, aeTitle: this.options.aeTitle }, 'DICOM C-STORE SCP listening');
+    return port;
+  }
+
+  /** Stops accepting associations, lets stores in progress finish (bounded), then closes every connection. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (!this.server) return;
+    this.accepting = false;
+    const net = this.netServer();
+    if (net?.listening) net.close();
+    const settled = Promise.all([...this.inFlight]).then(() => true);
+    await Promise.race([settled, new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())]);
+    this.server.close();
+    this.server = undefined;
+  }
+
+  private netServer(): NetServer | undefined {
+    return (this.server as unknown as { server?: NetServer } | undefined)?.server;
+  }
+
+  private track(p: Promise<void>): void {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  private scpClass(): typeof Scp {
+    const { options } = this;
+    const isAccepting = (): boolean => this.accepting;
+    const track = (p: Promise<void>): void => this.track(p);
+    const accepted = new Set(options.transferSyntaxes);
+    const allowed = new Set(options.allowedCallingAeTitles.map((t) => t.trim()));
+    const uncompressed = [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian];
+
+    return class StoreScp extends Scp {
+      private callingAeTitle = '';
+      private readonly uploads = new Map<requests.CStoreRequest, InstanceUpload>();
+
+      override associationRequested(request: association.Association): void {
+        const calling = request.getCallingAeTitle().trim();
+        const called = request.getCalledAeTitle().trim();
+        this.callingAeTitle = calling;
+        const reject = (reason: number, why: string): void => {
+          options.logger.warn({ callingAeTitle: calling, calledAeTitle: called }, `DICOM association rejected: ${why}`);
+          this.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, reason);
+        };
+        if (!isAccepting()) return this.sendAssociationReject(RejectResult.Transient, RejectSource.ServiceProviderPresentation, RejectReason.TemporaryCongestion);
+        if (allowed.size > 0 && !allowed.has(calling)) return reject(RejectReason.CallingAeNotRecognized, 'calling AE title not in dimse.allowedCallingAeTitles');
+        if (called !== options.aeTitle) return reject(RejectReason.CalledAeNotRecognized, `called AE title is not ours (${options.aeTitle})`);
+
+        for (const { id } of request.getPresentationContexts()) {
+          const context = request.getPresentationContext(id);
+          const abstract = context.getAbstractSyntaxUid();
+          const offered = context.getTransferSyntaxUids();
+          let choice: string | undefined;
+          if (abstract === SopClass.Verification) choice = offered.find((ts) => uncompressed.includes(ts));
+          else if (isStorageClass(abstract)) choice = offered.find((ts) => accepted.has(ts));
+          else {
+            context.setResult(PresentationContextResult.RejectAbstractSyntaxNotSupported);
+            continue;
+          }
+          if (choice) context.setResult(PresentationContextResult.Accept, choice);
+          else context.setResult(PresentationContextResult.RejectTransferSyntaxesNotSupported);
+        }
+        this.sendAssociationAccept();
+      }
+
+      override associationReleaseRequested(): void {
+        this.sendAssociationReleaseResponse();
+      }
+
+      override cEchoRequest(request: requests.CEchoRequest, callback: (response: responses.CEchoResponse) => void): void {
+        const response = responses.CEchoResponse.fromRequest(request);
+        response.setStatus(Status.Success);
+        callback(response);
+      }
+
+      override createStoreWritableStream(context: association.PresentationContext, request: requests.CStoreRequest): Writable {
+        const header = fileMetaHeader({
+          sopClassUid: request.getAffectedSopClassUid(),
+          sopInstanceUid: request.getAffectedSopInstanceUid(),
+          transferSyntaxUid: context.getAcceptedTransferSyntaxUid() ?? TransferSyntax.ImplicitVRLittleEndian,
+          implementationClassUid: IMPLEMENTATION.classUid,
+          implementationVersionName: IMPLEMENTATION.versionName,
+          ...(this.callingAeTitle ? { sourceAeTitle: this.callingAeTitle } : {}),
+        });
+        const upload = new InstanceUpload(options.store.tempPath(), header, options.store.maxInstanceBytes);
+        this.uploads.set(request, upload);
+        return upload;
+      }
+
+      override createDatasetFromStoreWritableStream(writable: Writable, context: association.PresentationContext, callback: (dataset: Dataset) => void): void {
+        // The bytes are in the file; the request only needs a placeholder. Wait until the file is complete.
+        void (writable as InstanceUpload).done.then(() => callback(new Dataset({}, context.getAcceptedTransferSyntaxUid())));
+      }
+
+      override cStoreRequest(request: requests.CStoreRequest, callback: (response: responses.CStoreResponse) => void): void {
+        const upload = this.uploads.get(request);
+        this.uploads.delete(request);
+        const work = (async () => {
+          const response = responses.CStoreResponse.fromRequest(request);
+          try {
+            if (!upload) throw new PushRejection('unreadable', 'no data set was received with the C-STORE request');
+            await upload.done;
+            if (upload.problem) {
+              await options.store.discardTemp(upload.tmpPath);
+              throw upload.problem;
+            }
+            const kept = await options.store.commitFile(
+              upload.tmpPath,
+              { source: 'dimse', ...(this.callingAeTitle ? { callingAeTitle: this.callingAeTitle } : {}) },
+              { sopClassUid: request.getAffectedSopClassUid(), sopInstanceUid: request.getAffectedSopInstanceUid() },
+            );
+            response.setStatus(CSTORE_STATUS.success);
+            options.logger.debug({ study: logHash(kept.studyInstanceUid), callingAeTitle: this.callingAeTitle }, 'C-STORE instance stored');
+          } catch (err) {
+            const rejection = err instanceof PushRejection ? err : new PushRejection('out-of-resources', toAppError(err).message, err);
+            response.setStatus(STATUS_OF[rejection.reason]);
+            response.setErrorComment(rejection.message.slice(0, 64));
+            options.logger.warn({ callingAeTitle: this.callingAeTitle, reason: rejection.reason, err: rejection.message }, 'C-STORE instance refused');
+          }
+          callback(response);
+        })();
+        track(work);
+      }
+
+      override abort(): void {
+        // The peer gave up: close our end too, so it does not wait for a timeout.
+        (this as unknown as { socket?: { end(): void } }).socket?.end();
+        for (const u of this.uploads.values()) {
+          u.discard();
+          void u.done.then(() => options.store.discardTemp(u.tmpPath));
+        }
+        this.uploads.clear();
+      }
+    };
+  }
+}
