@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, not_before, created_at);
 CREATE INDEX IF NOT EXISTS jobs_study ON jobs (study_uid);
--- Result lineages (docs/decisions/0007-supersede-policy.md): one row per job that wrote results; seq is the job's
+-- Result lineages (docs/decisions/0009-supersede-policy.md): one row per job that wrote results; seq is the job's
 -- creation order (jobs.rowid), so the current result of a lineage is its row with the highest seq.
 CREATE TABLE IF NOT EXISTS lineage_results (
   job_id TEXT PRIMARY KEY,

@@ -18,7 +18,7 @@ export const STAGES = [
   'encode',
   'store-seg',
   'write-fhir',
-  /** results of older jobs of the same lineage retired (docs/decisions/0007-supersede-policy.md) */
+  /** results of older jobs of the same lineage retired (docs/decisions/0009-supersede-policy.md) */
   'supersede',
 ] as const;
 export type Stage = (typeof STAGES)[number];

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 /**
  * A result lineage is "the same result, recomputed": one model on one series of one study. Jobs of one lineage
  * differ only in the instance set (a late instance, a deleted one) or the model file (a new version), so at most one
- * of their results is current and the others are superseded (docs/decisions/0007-supersede-policy.md).
+ * of their results is current and the others are superseded (docs/decisions/0009-supersede-policy.md).
  * The model version and digest are left out on purpose: a newer model on the same series replaces the older result.
  */
 export function resultLineage(input: { studyInstanceUid: string; seriesInstanceUid: string; modelId: string }): string {

@@ -2,7 +2,7 @@ import type { DiagnosticReport, Extension, ImagingStudy, Observation } from '@me
 import type { ResultContext } from './context';
 
 /**
- * Superseding a result in FHIR R4 (docs/decisions/0007-supersede-policy.md). Pure functions: each returns the
+ * Superseding a result in FHIR R4 (docs/decisions/0009-supersede-policy.md). Pure functions: each returns the
  * changed resource, or undefined when it already is in the wanted state, so a retried retire writes nothing.
  */
 

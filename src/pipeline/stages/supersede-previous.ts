@@ -7,7 +7,7 @@ import { imagingStudyWithoutSeries, reportWithReplacesLink, retiredObservation, 
 import type { JobContext } from '../context';
 
 /**
- * The supersede policy (docs/decisions/0007-supersede-policy.md). Jobs of one result lineage (study + series +
+ * The supersede policy (docs/decisions/0009-supersede-policy.md). Jobs of one result lineage (study + series +
  * model) are recomputations of one result; the job created last is current. Its outputs are written first, then
  * the earlier ones retired: FHIR report and Observations `entered-in-error` with a link to the current report, SEG
  * series taken out of the ImagingStudy, SEG instance deleted where the store can. Every step is idempotent and the
