@@ -24,6 +24,7 @@ interface DriverResult {
   encoder: string;
   slices: number;
   ms: number;
+  cpu_ms: number;
   encode_ms?: number;
   baseline_mb: number;
   peak_mb: number;
@@ -116,6 +117,11 @@ function compare(dir: string, slices: number, note: string): boolean {
       ratio_encode_only: +(d.ms / Math.max(1, e.ms)).toFixed(1),
       dcmjs_ms: d.ms,
       ratio: +(d.ms / Math.max(1, o.ms)).toFixed(1),
+      ours_cpu_ms: o.cpu_ms,
+      ours_encode_cpu_ms: e.cpu_ms,
+      dcmjs_cpu_ms: d.cpu_ms,
+      cpu_ratio_encode_only: +(d.cpu_ms / Math.max(1, e.cpu_ms)).toFixed(1),
+      cpu_ratio: +(d.cpu_ms / Math.max(1, o.cpu_ms)).toFixed(1),
       ours_peak_mb: o.peak_mb,
       ours_baseline_mb: o.baseline_mb,
       ours_encode_peak_mb: e.peak_mb,
@@ -168,7 +174,8 @@ function main(): void {
   try {
     for (let k = 0; k < requested; k++) writeFileSync(sourceFile(dir, k), sourcePart10(k));
     const note =
-      'ours_ms, dcmjs_ms: source Part 10 bytes + label map -> SEG Part 10 bytes, both parsing every source; ' +
+      'ours_ms, dcmjs_ms: source Part 10 bytes + label map -> SEG Part 10 bytes, both parsing every source (ours up to Pixel Data, which a SEG does not need); ' +
+      '*_cpu_ms: CPU time (user + system) of the same sections, less disturbed by other load than wall time; ' +
       'ours_encode_ms: buildSegmentation + toPart10 alone (sources parsed before the clock, in a separate process); ' +
       'ours_memory_mb = ours_encode peak - baseline + label map; dcmjs: Cornerstone adapter generateSegmentation, rleEncode false (BINARY), ' +
       'images and labelmaps2D handed over in its own descending sort order';

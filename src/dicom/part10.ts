@@ -45,7 +45,7 @@ export function looksLikePart10(bytes: Uint8Array): boolean {
  * Parses a DICOM Part 10 file into a naturalized dataset (keywords as keys).
  * Throws AppError BAD_DICOM with a reason that quotes no header values.
  */
-export function readPart10(bytes: Uint8Array, limits: ReadLimits = DEFAULT_READ_LIMITS): ParsedPart10 {
+export function readPart10(bytes: Uint8Array, limits: ReadLimits = DEFAULT_READ_LIMITS, options: { headerOnly?: boolean } = {}): ParsedPart10 {
   if (bytes.length > limits.maxBytes) {
     throw new AppError('TOO_LARGE', `DICOM file of ${bytes.length} bytes exceeds the limit of ${limits.maxBytes}`);
   }
@@ -54,7 +54,11 @@ export function readPart10(bytes: Uint8Array, limits: ReadLimits = DEFAULT_READ_
   }
   let dict;
   try {
-    dict = DicomMessage.readFile(toArrayBuffer(bytes), { ignoreErrors: false });
+    // headerOnly: stop at Pixel Data (its value is neither read nor copied) for callers that need attributes only.
+    dict = DicomMessage.readFile(
+      toArrayBuffer(bytes),
+      options.headerOnly ? { ignoreErrors: false, untilTag: '7FE00010', includeUntilTagValue: false, noCopy: true } : { ignoreErrors: false },
+    );
   } catch (err) {
     const reason = err instanceof Error ? err.message.slice(0, 200) : 'unknown parse error';
     throw new AppError('BAD_DICOM', `DICOM file could not be parsed: ${reason}`, { cause: err });

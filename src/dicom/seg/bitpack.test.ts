@@ -1,4 +1,4 @@
-import { forEachSetPixel, packedByteLength, packFrames, type FrameSelector } from './bitpack';
+import { forEachSetPixel, packedByteLength, packFrames, packLabelMap, type FrameSelector } from './bitpack';
 
 /** The obvious reference: one bit at a time, frame f at bit f * pixels, LSB first, padded to even length. */
 function naivePack(labels: Uint8Array, pixels: number, frames: FrameSelector[]): Uint8Array {
@@ -110,5 +110,59 @@ describe('forEachSetPixel', () => {
       const expected = labels.subarray(frame.offset, frame.offset + pixels).map((v) => (v === frame.value ? 1 : 0));
       expect(Buffer.from(mask).equals(Buffer.from(expected))).toBe(true);
     });
+  });
+});
+
+/** Frames segment-major over the (label, slice) pairs that occur, and the frame index table packLabelMap takes. */
+function presentFrames(labels: Uint8Array, pixels: number, slices: number, maxLabel: number): { frames: FrameSelector[]; frameOf: Int32Array } {
+  const frames: FrameSelector[] = [];
+  const frameOf = new Int32Array(slices * 256).fill(-1);
+  for (let value = 1; value <= maxLabel; value++) {
+    for (let k = 0; k < slices; k++) {
+      if (!labels.subarray(k * pixels, (k + 1) * pixels).includes(value)) continue;
+      frameOf[k * 256 + value] = frames.length;
+      frames.push({ offset: k * pixels, value });
+    }
+  }
+  return { frames, frameOf };
+}
+
+/** Runs of one label (as segmentations have) with random boundaries, so both the whole-byte and the mixed paths run. */
+function blockyLabels(n: number, maxLabel: number, seed: number): Uint8Array {
+  const noise = randomLabels(n, 1000, seed);
+  const out = new Uint8Array(n);
+  let label = 0;
+  for (let i = 0; i < n; i++) {
+    if ((noise[i] ?? 0) % 37 === 0) label = (noise[i] ?? 0) % (maxLabel + 1);
+    out[i] = label;
+  }
+  return out;
+}
+
+describe('packLabelMap (one pass over the label map)', () => {
+  const cases: Array<[columns: number, rows: number, slices: number]> = [...SIZES, [64, 64, 6], [512, 8, 3]];
+  for (const [columns, rows, slices] of cases) {
+    for (const kind of ['random', 'blocky'] as const) {
+      test(`when frames are ${columns}x${rows}x${slices} with ${kind} labels, then the bytes equal the naive packer`, () => {
+        const pixels = columns * rows;
+        const make = kind === 'random' ? randomLabels : blockyLabels;
+        const labels = make(pixels * slices, 4, columns * 31 + rows);
+        const { frames, frameOf } = presentFrames(labels, pixels, slices, 4);
+        const out = new Uint8Array(packedByteLength(frames.length, pixels));
+        packLabelMap(labels, pixels, slices, frameOf, out);
+        expect(Buffer.from(out)).toEqual(Buffer.from(naivePack(labels, pixels, frames)));
+      });
+    }
+  }
+
+  test('when the label map starts at an odd byte offset, then the voxel-by-voxel path gives the same bytes', () => {
+    const pixels = 64 * 8;
+    const backing = new Uint8Array(pixels * 3 + 1);
+    const labels = backing.subarray(1);
+    labels.set(blockyLabels(pixels * 3, 3, 99));
+    const { frames, frameOf } = presentFrames(labels, pixels, 3, 3);
+    const out = new Uint8Array(packedByteLength(frames.length, pixels));
+    packLabelMap(labels, pixels, 3, frameOf, out);
+    expect(Buffer.from(out)).toEqual(Buffer.from(naivePack(labels, pixels, frames)));
   });
 });

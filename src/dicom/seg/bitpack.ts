@@ -149,3 +149,81 @@ export function forEachSetPixel(
     if (((packed[bit >>> 3] ?? 0) >>> (bit & 7)) & 1) onPixel(p);
   }
 }
+
+/**
+ * Packs every BINARY frame of a label map in one pass over it: each voxel is read once and sets a bit in the frame
+ * of its (slice, label), instead of each frame re-reading its slice once per segment. `frameOf[k * 256 + v]` is
+ * the frame index of label v on slice k (any value for pairs that never occur); frame f starts at bit
+ * f * pixelsPerFrame of `out`, which must be zero. Where slices are whole bytes and the label map is word aligned,
+ * 8 voxels are read as two 32-bit words: background groups are skipped and groups of one label write a whole
+ * byte, so only the voxels on a boundary cost a step each.
+ */
+export function packLabelMap(
+  labels: Uint8Array,
+  pixelsPerFrame: number,
+  slices: number,
+  frameOf: Int32Array,
+  out: Uint8Array,
+): void {
+  const aligned = LITTLE_ENDIAN && labels.byteOffset % 4 === 0 && pixelsPerFrame % 8 === 0;
+  if (!aligned) {
+    packLabelMapBytes(labels, pixelsPerFrame, slices, frameOf, out);
+    return;
+  }
+  // Signed words: every value stays a small integer for the JIT; only equality and byte extraction are used.
+  const words = new Int32Array(labels.buffer, labels.byteOffset, labels.byteLength >>> 2);
+  const bytesPerFrame = pixelsPerFrame >>> 3;
+  const start = new Int32Array(256);
+  for (let k = 0; k < slices; k++) {
+    // Byte offset of each label's frame on this slice; only labels present on it are ever looked up.
+    for (let v = 1; v < 256; v++) start[v] = frameOf[k * 256 + v]! * bytesPerFrame;
+    let w = (k * pixelsPerFrame) >>> 2;
+    // Regions are mostly runs of one label: a group equal to the last whole-label group repeats its byte.
+    let runWord = 0;
+    let runStart = 0;
+    for (let g = 0; g < bytesPerFrame; g++, w += 2) {
+      const w0 = words[w]!;
+      const w1 = words[w + 1]!;
+      if (w0 === runWord && w1 === runWord) {
+        if (runWord !== 0) out[runStart + g] = 0xff;
+        continue;
+      }
+      // One label in all 8 voxels: its 4 bytes equal each other and both words are equal.
+      if (w0 === w1 && ((w0 ^ (w0 >>> 8)) & 0xffffff) === 0) {
+        runWord = w0;
+        runStart = start[w0 & 255]!;
+        if (w0 !== 0) out[runStart + g] = 0xff;
+        continue;
+      }
+      let v = w0 & 255;
+      if (v !== 0) out[start[v]! + g]! |= 1;
+      v = (w0 >>> 8) & 255;
+      if (v !== 0) out[start[v]! + g]! |= 2;
+      v = (w0 >>> 16) & 255;
+      if (v !== 0) out[start[v]! + g]! |= 4;
+      v = w0 >>> 24;
+      if (v !== 0) out[start[v]! + g]! |= 8;
+      v = w1 & 255;
+      if (v !== 0) out[start[v]! + g]! |= 16;
+      v = (w1 >>> 8) & 255;
+      if (v !== 0) out[start[v]! + g]! |= 32;
+      v = (w1 >>> 16) & 255;
+      if (v !== 0) out[start[v]! + g]! |= 64;
+      v = w1 >>> 24;
+      if (v !== 0) out[start[v]! + g]! |= 128;
+    }
+  }
+}
+
+/** Voxel-by-voxel twin of packLabelMap for frames that do not start on a byte (odd sizes) or unaligned maps. */
+function packLabelMapBytes(labels: Uint8Array, pixelsPerFrame: number, slices: number, frameOf: Int32Array, out: Uint8Array): void {
+  for (let k = 0; k < slices; k++) {
+    const base = k * pixelsPerFrame;
+    for (let p = 0; p < pixelsPerFrame; p++) {
+      const v = labels[base + p]!;
+      if (v === 0) continue;
+      const bit = frameOf[k * 256 + v]! * pixelsPerFrame + p;
+      out[bit >>> 3]! |= 1 << (bit & 7);
+    }
+  }
+}

@@ -9,8 +9,8 @@ import type { AppError } from '../../domain/errors';
 import type { Vec3 } from '../../domain/study';
 import type { LabelMap } from '../../domain/volume';
 import { IMPLEMENTATION, writePart10 } from '../part10';
-import { packFrames, type FrameSelector } from './bitpack';
-import { appendTail, endsBeforeTail, withDecimalStrings } from './tail-writer';
+import { packedByteLength, packLabelMap } from './bitpack';
+import { assemblePart10, endsBeforeTail, withDecimalStrings, writeHeaderWithInstanceList, type FrameItemParts, type PixelDataWriter } from './tail-writer';
 import {
   dimensions,
   perFrameFunctionalGroups,
@@ -96,7 +96,7 @@ function hasNonAscii(value: unknown): boolean {
  */
 function scanLabels(data: Uint8Array, pixelsPerSlice: number, slices: number): Uint8Array {
   const present = new Uint8Array(slices * 256);
-  const words = LITTLE_ENDIAN && data.byteOffset % 4 === 0 ? new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2) : undefined;
+  const words = LITTLE_ENDIAN && data.byteOffset % 4 === 0 ? new Int32Array(data.buffer, data.byteOffset, data.length >>> 2) : undefined;
   for (let k = 0; k < slices; k++) {
     const base = k * 256;
     let i = k * pixelsPerSlice;
@@ -104,10 +104,14 @@ function scanLabels(data: Uint8Array, pixelsPerSlice: number, slices: number): U
     if (words) {
       for (; i < end && (i & 3) !== 0; i++) present[base + data[i]!] = 1;
       const wordEnd = (end - i) >>> 2;
+      // Most words repeat the one before (runs of one label, background): those were marked already.
+      let last = 0;
       for (let w = i >>> 2, stop = w + wordEnd; w < stop; w++) {
         const v = words[w]!;
-        if (v === 0) continue;
+        if (v === last) continue;
+        last = v;
         present[base + (v & 255)] = 1;
+        if (((v ^ (v >>> 8)) & 0xffffff) === 0) continue; // one label in all 4 voxels
         present[base + ((v >>> 8) & 255)] = 1;
         present[base + ((v >>> 16) & 255)] = 1;
         present[base + (v >>> 24)] = 1;
@@ -133,75 +137,93 @@ function uniformSpacing(positions: readonly Vec3[], normal: Vec3): number | unde
 }
 
 /**
- * Part 10 bytes: dcmjs writes everything before the Per-Frame Functional Groups; tail-writer.ts appends those items
- * and Pixel Data (the two highest tags). The bytes equal what dcmjs writes for the whole dataset (tested) when no
- * DS needs more than 16 characters, but seconds faster for hundreds of frames and with one copy of the pixels.
- * Numeric DS values are formatted by us first (see decimalString). Falls back to dcmjs alone if the header
- * ever holds an attribute that sorts after the tail.
+ * Part 10 bytes: dcmjs writes everything before the Per-Frame Functional Groups; tail-writer.ts assembles those items
+ * and Pixel Data (the two highest tags) into the same output buffer. The bytes equal what dcmjs writes for the whole
+ * dataset (tested) when no DS needs more than 16 characters, but seconds faster for hundreds of frames and with one
+ * copy of the SEG. Numeric DS values are formatted by us first (see decimalString). Falls back to dcmjs alone if the
+ * header ever holds an attribute that sorts after the tail.
  */
-function toPart10(dataset: NaturalDataset, perFrameGroups: NaturalDataset[], pixelData: Uint8Array): Uint8Array {
-  const { PerFrameFunctionalGroupsSequence: _groups, PixelData: _pixels, _vrMap: _vr, ...header } = dataset;
-  if (!endsBeforeTail(Object.keys(header))) return writePart10(withDecimalStrings(dataset), IMPLEMENTATION);
-  return appendTail(writePart10(withDecimalStrings(header), IMPLEMENTATION), perFrameGroups, pixelData);
+function toPart10(header: NaturalDataset, frames: readonly FrameContent[], pixels: PixelDataWriter, whole: () => NaturalDataset): Uint8Array {
+  if (!endsBeforeTail(Object.keys(header))) return writePart10(withDecimalStrings(whole()), IMPLEMENTATION);
+  const parts: FrameItemParts[] = frames.map((frame) => ({
+    sliceIndex: frame.sliceIndex,
+    segmentNumber: frame.segmentNumber,
+    dimensionIndexValues: frame.segmentNumber === undefined ? [frame.sliceIndex + 1] : [frame.segmentNumber, frame.sliceIndex + 1],
+    item: () => perFrameFunctionalGroups(frame),
+  }));
+  const head = writeHeaderWithInstanceList(withDecimalStrings(header), (ds) => writePart10(ds, IMPLEMENTATION));
+  return assemblePart10(head, parts, pixels);
+}
+
+/** The Pixel Data value as a standalone buffer (for the naturalized dataset; toPart10 writes into the file instead). */
+function pixelBuffer(pixels: PixelDataWriter): Uint8Array {
+  const out = new Uint8Array(pixels.byteLength);
+  pixels.writeInto(out);
+  return out;
 }
 
 /** What differs between the segmentation types: frames, their pixels, and the Image Pixel/Segmentation attributes. */
 interface EncodedFrames {
   frames: FrameContent[];
-  /** Whole Pixel Data value, already of even length. */
-  pixelData: Uint8Array;
+  /** Writes the whole Pixel Data value (even length) when the file is assembled. */
+  pixels: PixelDataWriter;
   attributes: NaturalDataset;
 }
 
-/** BINARY: one 1-bit frame per (segment, slice) with voxels, packed back to back. */
+/** Label values that occur in the label map but have no segment definition (from scanLabels' table). */
+function undefinedLabels(present: Uint8Array, slices: number, defined: ReadonlySet<number>): number[] {
+  const found: number[] = [];
+  for (let v = 1; v < 256; v++) {
+    if (defined.has(v)) continue;
+    for (let k = 0; k < slices; k++) {
+      if (present[k * 256 + v]) {
+        found.push(v);
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * BINARY: one 1-bit frame per (segment, slice) with voxels, packed back to back. The label map is scanned once here
+ * (which labels are on which slice decides the frames) and read once more when the file is written (packLabelMap).
+ */
 function binaryFrames(options: SegOptions, labelMap: LabelMap): EncodedFrames {
   const { source, segments } = options;
   const pixelsPerFrame = labelMap.rows * labelMap.columns;
 
   const present = scanLabels(labelMap.data, pixelsPerFrame, labelMap.slices);
-  const defined = new Set(segments.map((s) => s.labelValue));
-  const undefinedLabels: number[] = [];
-  for (let v = 1; v < 256; v++) {
-    if (defined.has(v)) continue;
-    for (let k = 0; k < labelMap.slices; k++) {
-      if (present[k * 256 + v]) {
-        undefinedLabels.push(v);
-        break;
-      }
-    }
-  }
-  if (undefinedLabels.length > 0) throw undefinedLabelsError(undefinedLabels);
+  const unknown = undefinedLabels(present, labelMap.slices, new Set(segments.map((s) => s.labelValue)));
+  if (unknown.length > 0) throw undefinedLabelsError(unknown);
 
   // Frames by segment number, then slice order; slices without voxels of a segment get no frame.
   const frames: FrameContent[] = [];
-  const selectors: FrameSelector[] = [];
+  const frameOf = new Int32Array(labelMap.slices * 256).fill(-1);
   segments.forEach((segment, s) => {
     for (let k = 0; k < labelMap.slices; k++) {
       if (!present[k * 256 + segment.labelValue]) continue;
+      frameOf[k * 256 + segment.labelValue] = frames.length;
       frames.push({ segmentNumber: s + 1, sliceIndex: k, source: source.slices[k]! });
-      selectors.push({ offset: k * pixelsPerFrame, value: segment.labelValue });
     }
   });
   if (frames.length === 0) {
     // Empty-result policy: NumberOfFrames must be > 0, so an empty result is one all-zero frame of segment 1 on
-    // the first source slice. The label map is all background here, so packing that slice gives zeros.
+    // the first source slice. The label map is all background here, so packing writes no bit.
     frames.push({ segmentNumber: 1, sliceIndex: 0, source: source.slices[0]! });
-    selectors.push({ offset: 0, value: segments[0]!.labelValue });
   }
   return {
     frames,
-    pixelData: packFrames(labelMap.data, pixelsPerFrame, selectors),
+    pixels: {
+      byteLength: packedByteLength(frames.length, pixelsPerFrame),
+      writeInto: (out) => packLabelMap(labelMap.data, pixelsPerFrame, labelMap.slices, frameOf, out),
+    },
     attributes: { SegmentationType: SegmentationType.BINARY, BitsAllocated: 1, BitsStored: 1, HighBit: 0 },
   };
 }
 
 function undefinedLabelsError(labels: number[]): AppError {
   return segInvalid(`label map contains values without a segment definition: ${labels.join(', ')}`);
-}
-
-/** A buffer of `length` bytes rounded up to even, as a whole OB value must be. */
-function evenBuffer(length: number): Uint8Array {
-  return new Uint8Array(length + (length & 1));
 }
 
 /**
@@ -215,22 +237,17 @@ function labelMapFrames(options: SegOptions, labelMap: LabelMap): EncodedFrames 
     segmentOfLabel[segment.labelValue] = s + 1;
   });
   const { data } = labelMap;
-  const pixelData = evenBuffer(data.length);
-  let unmapped = 0;
-  for (let i = 0; i < data.length; i++) {
-    const segmentNumber = segmentOfLabel[data[i]!]!;
-    pixelData[i] = segmentNumber;
-    // A non-zero label that maps to 0 has no segment definition.
-    if (segmentNumber === 0 && data[i] !== 0) unmapped = data[i]!;
-  }
-  if (unmapped !== 0) {
-    const seen = new Set<number>();
-    for (const v of data) if (v !== 0 && segmentOfLabel[v] === 0) seen.add(v);
-    throw undefinedLabelsError([...seen].sort((a, b) => a - b));
-  }
+  const present = scanLabels(data, labelMap.rows * labelMap.columns, labelMap.slices);
+  const unknown = undefinedLabels(present, labelMap.slices, new Set(options.segments.map((s) => s.labelValue)));
+  if (unknown.length > 0) throw undefinedLabelsError(unknown);
   return {
     frames: options.source.slices.map((slice, k) => ({ segmentNumber: undefined, sliceIndex: k, source: slice })),
-    pixelData,
+    pixels: {
+      byteLength: data.length + (data.length & 1),
+      writeInto(out) {
+        for (let i = 0; i < data.length; i++) out[i] = segmentOfLabel[data[i]!]!;
+      },
+    },
     attributes: {
       SegmentationType: SegmentationType.LABELMAP,
       SegmentsOverlap: 'NO',
@@ -275,11 +292,13 @@ function fractionalFrames(options: SegOptions, rows: number, columns: number): E
     frames.push({ segmentNumber: 1, sliceIndex: 0, source: source.slices[0]! });
     chunks.push(new Uint8Array(pixelsPerFrame));
   }
-  const pixelData = evenBuffer(frames.length * pixelsPerFrame);
-  chunks.forEach((chunk, f) => pixelData.set(chunk, f * pixelsPerFrame));
+  const length = frames.length * pixelsPerFrame;
   return {
     frames,
-    pixelData,
+    pixels: {
+      byteLength: length + (length & 1),
+      writeInto: (out) => chunks.forEach((chunk, f) => out.set(chunk, f * pixelsPerFrame)),
+    },
     attributes: {
       SegmentationType: SegmentationType.FRACTIONAL,
       SegmentationFractionalType: SegmentationFractionalType.PROBABILITY,
@@ -297,7 +316,7 @@ export function buildSegmentation(options: SegOptions): Segmentation {
   const type = options.segmentationType ?? SegmentationType.BINARY;
   const rows = options.labelMap?.rows ?? options.grid!.rows;
   const columns = options.labelMap?.columns ?? options.grid!.columns;
-  const { frames, pixelData, attributes } =
+  const { frames, pixels, attributes } =
     type === SegmentationType.FRACTIONAL
       ? fractionalFrames(options, rows, columns)
       : type === SegmentationType.LABELMAP
@@ -308,7 +327,6 @@ export function buildSegmentation(options: SegOptions): Segmentation {
   const col: Vec3 = [source.orientation[3], source.orientation[4], source.orientation[5]];
   const spacingBetweenSlices = uniformSpacing(source.slices.map((s) => s.imagePositionPatient), cross(row, col));
   const content = dicomDateTime(options.contentDateTime);
-  const perFrameGroups = frames.map(perFrameFunctionalGroups);
 
   const copied: NaturalDataset = {};
   for (const keyword of COPIED_FROM_SOURCE) {
@@ -327,7 +345,7 @@ export function buildSegmentation(options: SegOptions): Segmentation {
         ? 'ISO_IR 192'
         : undefined;
 
-  const dataset: NaturalDataset = {
+  const header: NaturalDataset = {
     ...(specificCharacterSet === undefined ? {} : { SpecificCharacterSet: specificCharacterSet }),
     // SOP Common
     SOPClassUID: type === SegmentationType.LABELMAP ? LABEL_MAP_SEGMENTATION_STORAGE_SOP_CLASS_UID : SEGMENTATION_STORAGE_SOP_CLASS_UID,
@@ -377,19 +395,27 @@ export function buildSegmentation(options: SegOptions): Segmentation {
         ...(spacingBetweenSlices === undefined ? {} : { spacingBetweenSlices }),
       }),
     ],
-    PerFrameFunctionalGroupsSequence: perFrameGroups,
     // Multi-frame Dimension (one organization, UID derived from the SOP instance so rebuilds are identical)
     ...dimensions(deterministicUid(options.sopInstanceUid, 'seg-dimension-organization'), type !== SegmentationType.LABELMAP),
     // Common Instance Reference
     ...referencedSeries(source.seriesInstanceUid, source.slices),
-    PixelData: [pixelData.buffer],
-    _vrMap: { PixelData: 'OB' },
   };
 
+  // The naturalized whole (per-frame items as datasets, a second copy of the pixels) only when someone asks for it.
+  let whole: NaturalDataset | undefined;
+  const dataset = (): NaturalDataset =>
+    (whole ??= {
+      ...header,
+      PerFrameFunctionalGroupsSequence: frames.map(perFrameFunctionalGroups),
+      PixelData: [pixelBuffer(pixels).buffer],
+      _vrMap: { PixelData: 'OB' },
+    });
   return {
-    dataset,
+    get dataset() {
+      return dataset();
+    },
     numberOfFrames: frames.length,
     frameSegments: frames.map((f) => f.segmentNumber ?? 0),
-    toPart10: () => toPart10(dataset, perFrameGroups, pixelData),
+    toPart10: () => toPart10(header, frames, pixels, dataset),
   };
 }

@@ -55,11 +55,17 @@ class ByteWriter {
   }
 }
 
+const tags = new Map<string, { group: number; element: number; vr: string }>();
+
 function tagOf(keyword: string): { group: number; element: number; vr: string } {
+  const known = tags.get(keyword);
+  if (known) return known;
   const entry = nameMap[keyword];
   const match = entry && /^\(([0-9A-Fa-f]{4}),([0-9A-Fa-f]{4})\)$/.exec(entry.tag);
   if (!entry || !match) throw new AppError('INTERNAL', `SEG writer: no fixed tag for ${keyword}`);
-  return { group: parseInt(match[1]!, 16), element: parseInt(match[2]!, 16), vr: entry.vr };
+  const tag = { group: parseInt(match[1]!, 16), element: parseInt(match[2]!, 16), vr: entry.vr };
+  tags.set(keyword, tag);
+  return tag;
 }
 
 /** The tag of a keyword as one number (group << 16 | element), for ordering. */
@@ -172,11 +178,175 @@ function writeDataset(w: ByteWriter, ds: NaturalDataset): void {
   for (const key of keys) writeElement(w, key, ds[key]);
 }
 
-/** Appends the per-frame items and the packed pixels to `head` (a Part 10 file ending before (5200,9230)). */
-export function appendTail(head: Uint8Array, perFrameGroups: NaturalDataset[], pixelData: Uint8Array): Uint8Array {
-  const w = new ByteWriter(head.length + perFrameGroups.length * 600 + pixelData.length + 64);
-  w.bytes(head);
-  writeElement(w, 'PerFrameFunctionalGroupsSequence', perFrameGroups);
-  writeElement(w, 'PixelData', pixelData, 'OB'); // 1-bit pixels are OB
+/** Bytes of one element written by the generic writer (used once per slice or segment, never per voxel). */
+function elementBytes(keyword: string, value: unknown): Uint8Array {
+  const w = new ByteWriter(256);
+  writeElement(w, keyword, value);
   return w.result();
+}
+
+/** What a SEG frame's Per-Frame Functional Groups item is made of (see content.ts perFrameFunctionalGroups). */
+export interface FrameItemParts {
+  /** Key of the source slice: frames on the same slice share its Derivation Image and Plane Position bytes. */
+  sliceIndex: number;
+  /** The frame's item as a dataset, built only the first time its slice (or segment) is seen. */
+  item: () => NaturalDataset;
+  segmentNumber: number | undefined;
+  dimensionIndexValues: readonly number[];
+}
+
+/** The Pixel Data value, written straight into the output file. */
+export interface PixelDataWriter {
+  /** Even length in bytes. */
+  byteLength: number;
+  /** Fills `out` (byteLength bytes, zeroed). */
+  writeInto(out: Uint8Array): void;
+}
+
+const ITEM_START = [0xfe, 0xff, 0x00, 0xe0, 0xff, 0xff, 0xff, 0xff];
+const ITEM_END = [0xfe, 0xff, 0x0d, 0xe0, 0x00, 0x00, 0x00, 0x00];
+const SEQUENCE_END = [0xfe, 0xff, 0xdd, 0xe0, 0x00, 0x00, 0x00, 0x00];
+
+/**
+ * Frame Content Sequence bytes with its Dimension Index Values patched in: the element layout is fixed (SQ header
+ * 12, item header 8, UL header 8), so the values sit at byte 28 of a template written once by the generic writer.
+ */
+class FrameContentTemplate {
+  private readonly template: Uint8Array;
+  private static readonly VALUES_AT = 28;
+
+  constructor(private readonly count: number) {
+    this.template = elementBytes('FrameContentSequence', [{ DimensionIndexValues: new Array<number>(count).fill(0) }]);
+  }
+
+  get byteLength(): number {
+    return this.template.length;
+  }
+
+  writeInto(out: Uint8Array, at: number, values: readonly number[]): void {
+    out.set(this.template, at);
+    let o = at + FrameContentTemplate.VALUES_AT;
+    for (let i = 0; i < this.count; i++) {
+      const v = values[i]!;
+      out[o++] = v & 255;
+      out[o++] = (v >>> 8) & 255;
+      out[o++] = (v >>> 16) & 255;
+      out[o++] = v >>> 24;
+    }
+  }
+}
+
+/**
+ * Assembles the SEG's Part 10 bytes in one allocation: `head` (a Part 10 file ending before (5200,9230), written by
+ * dcmjs), then the Per-Frame Functional Groups Sequence and Pixel Data (the two highest tags), in Explicit VR
+ * Little Endian exactly as dcmjs writes them. The per-frame items are copied from byte pieces written once per
+ * source slice (Derivation Image, Plane Position) and once per segment (Segment Identification), with only the
+ * Dimension Index Values patched per frame; the pixels are written into the file buffer itself, so the SEG exists
+ * in memory once.
+ */
+export function assemblePart10(head: Uint8Array, frames: readonly FrameItemParts[], pixels: PixelDataWriter): Uint8Array {
+  const derivation = new Map<number, Uint8Array>();
+  const plane = new Map<number, Uint8Array>();
+  const segment = new Map<number | undefined, Uint8Array>();
+  const content = new Map<number, FrameContentTemplate>();
+  let itemsLength = 0;
+  for (const frame of frames) {
+    if (!derivation.has(frame.sliceIndex)) {
+      const item = frame.item();
+      derivation.set(frame.sliceIndex, elementBytes('DerivationImageSequence', item.DerivationImageSequence));
+      plane.set(frame.sliceIndex, elementBytes('PlanePositionSequence', item.PlanePositionSequence));
+    }
+    if (!segment.has(frame.segmentNumber)) {
+      const identification = frame.item().SegmentIdentificationSequence;
+      segment.set(frame.segmentNumber, identification === undefined ? new Uint8Array(0) : elementBytes('SegmentIdentificationSequence', identification));
+    }
+    const count = frame.dimensionIndexValues.length;
+    if (!content.has(count)) content.set(count, new FrameContentTemplate(count));
+    itemsLength +=
+      ITEM_START.length +
+      derivation.get(frame.sliceIndex)!.length +
+      content.get(count)!.byteLength +
+      plane.get(frame.sliceIndex)!.length +
+      segment.get(frame.segmentNumber)!.length +
+      ITEM_END.length;
+  }
+  const sequenceHeader = new Uint8Array(12);
+  headerInto(sequenceHeader, 0, 'PerFrameFunctionalGroupsSequence', 'SQ', UNDEFINED_LENGTH);
+  const pixelHeader = new Uint8Array(12);
+  headerInto(pixelHeader, 0, 'PixelData', 'OB', pixels.byteLength); // 1-bit pixels are OB, as are 8-bit ones here
+
+  const total = head.length + sequenceHeader.length + itemsLength + SEQUENCE_END.length + pixelHeader.length + pixels.byteLength;
+  const out = new Uint8Array(total);
+  let at = 0;
+  const put = (bytes: ArrayLike<number>): void => {
+    out.set(bytes, at);
+    at += bytes.length;
+  };
+  put(head);
+  put(sequenceHeader);
+  for (const frame of frames) {
+    put(ITEM_START);
+    put(derivation.get(frame.sliceIndex)!);
+    const template = content.get(frame.dimensionIndexValues.length)!;
+    template.writeInto(out, at, frame.dimensionIndexValues);
+    at += template.byteLength;
+    put(plane.get(frame.sliceIndex)!);
+    put(segment.get(frame.segmentNumber)!);
+    put(ITEM_END);
+  }
+  put(SEQUENCE_END);
+  put(pixelHeader);
+  pixels.writeInto(out.subarray(at, at + pixels.byteLength));
+  return out;
+}
+
+/** A long-VR element header (tag, VR, 2 reserved bytes, 4-byte length) at `at`. */
+function headerInto(out: Uint8Array, at: number, keyword: string, vr: string, length: number): void {
+  const { group, element } = tagOf(keyword);
+  const view = new DataView(out.buffer, out.byteOffset + at, 12);
+  view.setUint16(0, group, true);
+  view.setUint16(2, element, true);
+  view.setUint8(4, vr.charCodeAt(0));
+  view.setUint8(5, vr.charCodeAt(1));
+  view.setUint16(6, 0, true);
+  view.setUint32(8, length >>> 0, true);
+}
+
+/** One Referenced Instance Sequence item (SOP Class UID, SOP Instance UID) in the bytes writeElement gives it. */
+function referencedInstanceItem(item: NaturalDataset): Uint8Array {
+  const w = new ByteWriter(128);
+  w.bytes(Uint8Array.from(ITEM_START));
+  writeDataset(w, item);
+  w.bytes(Uint8Array.from(ITEM_END));
+  return w.result();
+}
+
+/**
+ * Writes the header (everything before the Per-Frame Functional Groups) with dcmjs, except the items of the
+ * Referenced Instance Sequence of a one-series Referenced Series Sequence (one per source instance: hundreds),
+ * which dcmjs writes at about 0.15 ms each. dcmjs writes the sequence with its first item only; the other items,
+ * written by us exactly as that first one, are inserted right after it. The first item's bytes are located by
+ * content (they hold a unique SOP Instance UID); if dcmjs ever wrote them differently, dcmjs writes everything.
+ */
+export function writeHeaderWithInstanceList(header: NaturalDataset, write: (ds: NaturalDataset) => Uint8Array): Uint8Array {
+  const series = header.ReferencedSeriesSequence;
+  const item = Array.isArray(series) && series.length === 1 ? (series[0] as NaturalDataset) : undefined;
+  const instances = item?.ReferencedInstanceSequence;
+  if (!item || !Array.isArray(instances) || instances.length < 2) return write(header);
+  const first = referencedInstanceItem(instances[0] as NaturalDataset);
+  const shortened = write({ ...header, ReferencedSeriesSequence: [{ ...item, ReferencedInstanceSequence: [instances[0]] }] });
+  const bytes = Buffer.from(shortened.buffer, shortened.byteOffset, shortened.length);
+  const at = bytes.indexOf(first);
+  if (at < 0 || bytes.indexOf(first, at + 1) >= 0) return write(header);
+  const rest = instances.slice(1).map((i) => referencedInstanceItem(i as NaturalDataset));
+  const insertAt = at + first.length;
+  const out = new Uint8Array(shortened.length + rest.reduce((n, r) => n + r.length, 0));
+  out.set(shortened.subarray(0, insertAt), 0);
+  let o = insertAt;
+  for (const r of rest) {
+    out.set(r, o);
+    o += r.length;
+  }
+  out.set(shortened.subarray(insertAt), o);
+  return out;
 }

@@ -69,7 +69,10 @@ export interface SegOptions {
 }
 
 export interface Segmentation {
-  /** The complete naturalized SEG dataset (Pixel Data included). */
+  /**
+   * The complete naturalized SEG dataset (Pixel Data included), built on first access: it holds a second copy of the
+   * pixels and one object per frame, which toPart10 never needs.
+   */
   dataset: NaturalDataset;
   numberOfFrames: number;
   /** Segment number of each frame, in frame order; 0 for LABELMAP frames, which hold every segment. */
