@@ -6,7 +6,7 @@ import { FolderIndex } from '../adapters/folder/folder-index';
 import { bundleFileName, FolderFhirSink } from '../adapters/folder/fhir-folder-sink';
 import { MemoryJobStore } from '../adapters/memory/memory-job-store';
 import { loadConfig, type Config } from './config';
-import { toAppError } from './domain/errors';
+import { AppError, toAppError } from './domain/errors';
 import type { Job } from './domain/job';
 import { WorkerPoolRuntime } from './inference/worker-pool';
 import { createLogger } from './logging';
@@ -14,7 +14,8 @@ import { serve } from './main';
 import { modelsValidateCommand } from './models/registry';
 import { JobRunner } from './pipeline/job-runner';
 import { onStudyEvent } from './pipeline/on-study-event';
-import { routeStudy } from './routing/route-study';
+import { dryRunStudy } from './routing/dry-run';
+import { unknownModelProblems } from './routing/route-rules';
 import { loadAllModels } from './service';
 
 const USAGE = `usage:
@@ -22,7 +23,8 @@ const USAGE = `usage:
       process every study under DIR; write SEGs (.dcm) and FHIR bundles (.json) under OUTPUT;
       one JSON line per (study, model) on stdout; exit 1 if any study or file failed
   clinical-ai serve [--config FILE]        run the service (HTTP, intake, workers)
-  clinical-ai route --input DIR [--models DIR]   dry-run: which models would run on which series, and why not
+  clinical-ai route --input DIR [--models DIR] [--config FILE] [--source NAME] [--calling-ae AET]
+      dry-run: which models would run on which series, and why not; one JSON report per study on stdout
   clinical-ai models validate [--models DIR]     check every manifest, model file and digest
   clinical-ai demo                          run the bundled sample MR study through the bundled models`;
 
@@ -80,9 +82,10 @@ export async function runFolder(input: string, output: string, config: Config, p
   try {
     for (const m of models) await runtime.load(m);
     for (const studyUid of index.studyUids()) {
-      const { decisions } = await onStudyEvent({ studyInstanceUid: studyUid, source: 'cli', receivedAt: new Date().toISOString() }, { source, jobs, models, logger });
+      const { decisions } = await onStudyEvent({ studyInstanceUid: studyUid, source: 'cli', receivedAt: new Date().toISOString() }, { source, jobs, models, logger, routes: config.routes });
       for (const d of decisions.filter((x) => !x.job)) {
-        lines.push({ study: studyUid, model: d.modelId, status: 'skipped', error: { code: 'NO_MATCHING_SERIES', message: d.verdicts.map((v) => v.reasons.join(', ')).join(' | ') || 'no series' } });
+        const why = [...d.reasons, ...d.verdicts.map((v) => v.reasons.join(', '))].filter((r) => r !== '').join(' | ');
+        lines.push({ study: studyUid, model: d.modelId, status: 'skipped', error: { code: 'NO_MATCHING_SERIES', message: why || 'no series' } });
       }
     }
     const runner = new JobRunner(
@@ -136,21 +139,33 @@ async function runCommand(flags: Map<string, string>): Promise<number> {
   return 0;
 }
 
+/** `route`: the dry-run over a folder; prints the same report as POST /route/dry-run, one JSON line per study. */
+export async function routeFolder(input: string, config: Config, event: { source?: string; callingAeTitle?: string }, print: (line: string) => void): Promise<{ studies: number; fileProblems: string[] }> {
+  const models = await loadAllModels(config.modelsDir);
+  const unknown = unknownModelProblems(config.routes, models.map((m) => m.manifest.id));
+  if (unknown.length > 0) throw new AppError('CONFIG_INVALID', `invalid route rules:\n  - ${unknown.join('\n  - ')}`);
+  const index = new FolderIndex(path.resolve(input), config.limits.maxInstanceBytes);
+  await index.scan();
+  const uids = index.studyUids();
+  for (const uid of uids) print(JSON.stringify(dryRunStudy(index.getStudy(uid), models, config.routes, { source: 'cli', ...event })));
+  return { studies: uids.length, fileProblems: index.fileProblems().map((p) => `${p.file}: ${p.code}: ${p.message}`) };
+}
+
 async function routeCommand(flags: Map<string, string>): Promise<number> {
   const input = flags.get('input');
   if (!input) {
     console.error(USAGE);
     return 2;
   }
-  const config = cliConfig(flags);
-  const models = await loadAllModels(config.modelsDir);
-  const index = new FolderIndex(path.resolve(input), config.limits.maxInstanceBytes);
-  await index.scan();
-  for (const uid of index.studyUids()) {
-    const decisions = routeStudy({ studyInstanceUid: uid, source: 'cli', receivedAt: new Date().toISOString() }, index.getStudy(uid), models);
-    for (const d of decisions) {
-      console.log(JSON.stringify({ study: uid, model: d.modelId, fires: !!d.job, series: d.job?.seriesInstanceUid, verdicts: d.verdicts }));
-    }
+  const event = {
+    ...(flags.has('source') ? { source: flags.get('source') as string } : {}),
+    ...(flags.has('calling-ae') ? { callingAeTitle: flags.get('calling-ae') as string } : {}),
+  };
+  const { studies, fileProblems } = await routeFolder(input, cliConfig(flags), event, (l) => console.log(l));
+  for (const p of fileProblems) console.error(`clinical-ai: skipped ${p}`);
+  if (studies === 0) {
+    console.error(`clinical-ai: no DICOM study found under ${input}`);
+    return 1;
   }
   return 0;
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
 import { AppError } from './domain/errors';
+import { routeRulesProblems, type RouteRule } from './routing/route-rules';
 
 /** The typed configuration; config/config.schema.json is the source of truth for keys, defaults and meaning. */
 export interface Config {
@@ -39,6 +40,8 @@ export interface Config {
   };
   limits: { maxInstanceBytes: number; maxVoxels: number };
   logLevel: string;
+  /** Route rules over the models' selections (docs/routing.md). */
+  routes: RouteRule[];
 }
 
 export const ENV_PREFIX = 'CLINICAL_AI_';
@@ -82,6 +85,12 @@ function fromEnv(schema: SchemaNode, env: NodeJS.ProcessEnv, keyPath: string[], 
       const n = Number(raw);
       if (raw.trim() === '' || !Number.isFinite(n)) errors.push(`${name}: expected a number, got "${raw}"`);
       else out[key] = n;
+    } else if (node.type === 'array') {
+      try {
+        out[key] = JSON.parse(raw) as unknown;
+      } catch {
+        errors.push(`${name}: expected a JSON array`);
+      }
     } else if (node.type === 'boolean') {
       if (!['true', 'false', '1', '0'].includes(raw.toLowerCase())) errors.push(`${name}: expected true or false, got "${raw}"`);
       else out[key] = raw === 'true' || raw === '1';
@@ -144,6 +153,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       errors.push(`${where}: ${e.message ?? 'invalid'}${extra}`);
     }
   }
+  // The schema says only "a list of objects"; the routing language checks each rule with its path.
+  if (Array.isArray(merged.routes)) errors.push(...routeRulesProblems(merged.routes));
   if (errors.length > 0) {
     throw new AppError('CONFIG_INVALID', `invalid configuration:\n  - ${errors.join('\n  - ')}`, { details: { errors } });
   }

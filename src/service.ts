@@ -22,6 +22,7 @@ import type { Logger } from './logging';
 import { loadModels } from './models/registry';
 import { JobRunner } from './pipeline/job-runner';
 import { onStudyEvent } from './pipeline/on-study-event';
+import { unknownModelProblems } from './routing/route-rules';
 import type { FhirSink } from './ports/fhir-sink';
 import type { ImagingSource } from './ports/imaging-source';
 import type { ImagingStore } from './ports/imaging-store';
@@ -109,6 +110,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   if (requeued > 0) logger.warn({ requeued }, 'resuming jobs interrupted by the last shutdown');
 
   const models = await loadAllModels(config.modelsDir);
+  // Route rules naming a model that is not loaded would silently never apply: refuse them at start.
+  const unknownRouteModels = unknownModelProblems(config.routes, models.map((m) => m.manifest.id));
+  if (unknownRouteModels.length > 0) throw new AppError('CONFIG_INVALID', `invalid route rules:\n  - ${unknownRouteModels.join('\n  - ')}`);
   const runtime = new WorkerPoolRuntime({ workers: config.workers.concurrency, intraOpThreads: config.workers.inferenceThreads, device: config.inference.device, logger });
   for (const m of models) await runtime.load(m);
   logger.info({ models: models.map((m) => `${m.manifest.id}@${m.manifest.version}`) }, 'models loaded');
@@ -140,7 +144,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     updateResource: (ref, change) => (fhir ? fhir.updateResource(ref, change) : Promise.reject(new AppError('FHIR_UNAVAILABLE', 'FHIR sink not started'))),
   };
 
-  const app = createApp({ jobs, fhir: config.fhir === 'none' ? null : fhirProxy, readiness, logger, ...(embedded ? { embeddedFhir: embedded.router } : {}) });
+  const app = createApp({ jobs, fhir: config.fhir === 'none' ? null : fhirProxy, readiness, logger, models, routes: config.routes, source: pacs.source, ...(embedded ? { embeddedFhir: embedded.router } : {}) });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.http.port, config.http.host, () => resolve(s));
     s.on('error', reject);
@@ -172,7 +176,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
 
   if (pacs.intake) {
     await pacs.intake.start(async (event) => {
-      const outcome = await onStudyEvent(event, { source: pacs.source, jobs, models, logger });
+      const outcome = await onStudyEvent(event, { source: pacs.source, jobs, models, logger, routes: config.routes });
       if (outcome.created > 0) runner.notify();
     });
   }

@@ -1,10 +1,14 @@
 import express, { type Router } from 'express';
 import { AppError } from '../domain/errors';
 import type { JobState } from '../domain/job';
+import type { LoadedModel } from '../domain/manifest';
 import type { Logger } from '../logging';
 import type { FhirSink } from '../ports/fhir-sink';
+import type { ImagingSource } from '../ports/imaging-source';
 import type { JobStore } from '../ports/job-store';
+import type { RouteRule } from '../routing/route-rules';
 import { errorHandler, notFound } from './error-handler';
+import { routeDryRunRouter } from './route-dry-run';
 
 export interface ReadinessCheck {
   name: string;
@@ -18,6 +22,12 @@ export interface HttpDeps {
   /** Mounted at /fhir when the service hosts the embedded FHIR store. */
   embeddedFhir?: Router;
   logger: Logger;
+  /** Loaded models: enables POST /route/dry-run. */
+  models?: readonly LoadedModel[];
+  /** Route rules from the configuration, applied by the dry-run as by the router. */
+  routes?: readonly RouteRule[];
+  /** Where the dry-run looks up { studyInstanceUid } bodies. */
+  source?: ImagingSource;
 }
 
 const STUDY_UID = /^[0-9]+(\.[0-9]+)*$/;
@@ -88,6 +98,7 @@ export function createApp(deps: HttpDeps): express.Express {
   });
 
   if (deps.embeddedFhir) app.use('/fhir', deps.embeddedFhir);
+  if (deps.models) app.use(routeDryRunRouter({ models: deps.models, ...(deps.routes ? { routes: deps.routes } : {}), ...(deps.source ? { source: deps.source } : {}) }));
 
   app.use(notFound);
   app.use(errorHandler(deps.logger));

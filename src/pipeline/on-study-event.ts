@@ -4,6 +4,7 @@ import type { StudyEvent } from '../domain/study';
 import type { Logger } from '../logging';
 import type { ImagingSource } from '../ports/imaging-source';
 import type { JobStore } from '../ports/job-store';
+import type { RouteRule } from '../routing/route-rules';
 import { routeStudy, type RouteDecision } from '../routing/route-study';
 
 export interface StudyEventOutcome {
@@ -18,15 +19,15 @@ export interface StudyEventOutcome {
  */
 export async function onStudyEvent(
   event: StudyEvent,
-  deps: { source: ImagingSource; jobs: JobStore; models: readonly LoadedModel[]; logger: Logger },
+  deps: { source: ImagingSource; jobs: JobStore; models: readonly LoadedModel[]; logger: Logger; routes?: readonly RouteRule[] },
 ): Promise<StudyEventOutcome> {
   const study = await deps.source.getStudy(event.studyInstanceUid);
-  const decisions = routeStudy(event, study, deps.models);
+  const decisions = routeStudy(event, study, deps.models, deps.routes);
   let created = 0;
   let existing = 0;
-  for (const d of decisions) {
-    if (!d.job) continue;
-    const r = await deps.jobs.enqueue(d.job);
+  // One job per model, or one per accepted series for selections with matches "all".
+  for (const job of decisions.flatMap((d) => d.jobs)) {
+    const r = await deps.jobs.enqueue(job);
     if (r.created) created++;
     else existing++;
   }

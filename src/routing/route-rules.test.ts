@@ -1,4 +1,7 @@
+import { MemoryJobStore } from '../../adapters/memory/memory-job-store';
 import type { LoadedModel, SeriesSelection } from '../domain/manifest';
+import { createLogger } from '../logging';
+import { onStudyEvent } from '../pipeline/on-study-event';
 import type { SeriesInfo, StudyEvent, StudyInfo } from '../domain/study';
 import { routeRulesProblems, unknownModelProblems, type RouteRule } from './route-rules';
 import { routeStudy } from './route-study';
@@ -58,6 +61,17 @@ describe('route rules from the configuration', () => {
     expect(d?.jobs.map((j) => j.seriesInstanceUid)).toEqual(['s1', 's2']);
     expect(new Set(d?.jobs.map((j) => j.idempotencyKey)).size).toBe(2);
     expect(d?.job).toBe(d?.jobs[0]);
+  });
+
+  it('when a rule asks for all matches, then a study event enqueues one job per accepted series', async () => {
+    const jobs = new MemoryJobStore();
+    // An in-memory source holding the one study (the port's contract: getStudy by UID).
+    const source = { getStudy: async () => study, retrieveInstances: async () => [], ping: async () => undefined };
+    const rules: RouteRule[] = [{ name: 'all', models: ['brain'], select: { matches: 'all' } }];
+    const outcome = await onStudyEvent(event(), { source, jobs, models, logger: createLogger({ level: 'silent' }), routes: rules });
+    expect(outcome.created).toBe(3);
+    expect((await jobs.list({ limit: 10 })).map((j) => `${j.modelId}:${j.seriesInstanceUid}`).sort()).toEqual(['brain:s1', 'brain:s2', 'knee:s1']);
+    expect((await onStudyEvent(event(), { source, jobs, models, logger: createLogger({ level: 'silent' }), routes: rules })).created).toBe(0);
   });
 
   it('when route rules are valid, then no problem is reported', () => {
