@@ -128,6 +128,77 @@ describe('change feed cursor across a restart (durable SQLite cursor)', () => {
   });
 });
 
+describe('change feed: the cursor passes a change only once its jobs exist', () => {
+  it('when the job store is slow to enqueue, then the stored cursor stays before the StableStudy change until the jobs are stored', async () => {
+    const models = await loadAllModels(path.join(ROOT, 'models'));
+    const jobs = new SqliteJobStore(path.join(mkdtempSync(path.join(tmpdir(), 'intake-order-')), 'jobs.db'));
+    const source = createOrthancSource({ baseUrl: orthanc.baseUrl, auth: { username: orthanc.username, password: orthanc.password } });
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const enqueue = jobs.enqueue.bind(jobs);
+    let enqueueCalls = 0;
+    jobs.enqueue = async (spec) => {
+      enqueueCalls++;
+      await gate;
+      return enqueue(spec);
+    };
+    const f = feed(jobs);
+    await f.start(async (e) => void (await onStudyEvent(e, { source, jobs, models, logger: silentLogger })));
+    try {
+      await waitFor('initial cursor', async () => (await jobs.getCursor('orthanc-changes')) !== undefined);
+      const uid = await uploadStudy(16);
+      await waitFor('routing to reach the job store', () => enqueueCalls > 0);
+      const { ID } = await orthancStudy(uid);
+      const page = await orthanc.getJson<{ Changes: { ChangeType: string; ID: string; Seq: number }[] }>('/changes?limit=1000');
+      const stableSeq = page.Changes.find((c) => c.ChangeType === 'StableStudy' && c.ID === ID)?.Seq as number;
+      await sleep(300);
+      expect(Number(await jobs.getCursor('orthanc-changes'))).toBeLessThan(stableSeq);
+      expect(await jobs.list({ studyInstanceUid: uid })).toEqual([]);
+
+      release();
+      await waitFor('the cursor to pass the change', async () => Number(await jobs.getCursor('orthanc-changes')) >= stableSeq);
+      expect((await jobs.list({ studyInstanceUid: uid })).map((j) => j.modelId).sort()).toEqual(models.map((m) => m.manifest.id).sort());
+    } finally {
+      release();
+      await f.stop();
+      await jobs.close();
+    }
+  });
+
+  it('when a study cannot be turned into jobs (BAD_DICOM), then the feed passes its change; refused credentials hold the cursor until fixed', async () => {
+    const store = new MemoryCursorStore();
+    const deliveries: string[] = [];
+    let broken = '';
+    let denied = '';
+    let refuse = true;
+    const f = feed(store);
+    await f.start(async (e) => {
+      deliveries.push(e.studyInstanceUid);
+      if (e.studyInstanceUid === broken) throw new AppError('BAD_DICOM', 'metadata unreadable');
+      if (e.studyInstanceUid === denied && refuse) throw new AppError('PACS_REJECTED', 'PACS refused our credentials (HTTP 401)', { retryable: false });
+    });
+    await waitFor('initial cursor', () => store.values.has('orthanc-changes'));
+    const stableSeqOf = async (uid: string): Promise<number> => {
+      const { ID } = await orthancStudy(uid);
+      const page = await orthanc.getJson<{ Changes: { ChangeType: string; ID: string; Seq: number }[] }>('/changes?limit=1000');
+      return page.Changes.find((c) => c.ChangeType === 'StableStudy' && c.ID === ID)?.Seq ?? Number.POSITIVE_INFINITY;
+    };
+
+    broken = await uploadStudy();
+    await waitFor('the broken study delivered', () => deliveries.includes(broken));
+    const brokenSeq = await stableSeqOf(broken);
+    await waitFor('the cursor to pass the broken study', () => Number(store.values.get('orthanc-changes')) >= brokenSeq);
+    expect(deliveries.filter((u) => u === broken)).toHaveLength(1);
+
+    denied = await uploadStudy();
+    await waitFor('the refused study delivered again', () => deliveries.filter((u) => u === denied).length >= 2);
+    const deniedSeq = await stableSeqOf(denied);
+    expect(Number(store.values.get('orthanc-changes'))).toBeLessThan(deniedSeq);
+    refuse = false;
+    await waitFor('the cursor to pass the study once accepted', () => Number(store.values.get('orthanc-changes')) >= deniedSeq);
+  });
+});
+
 describe('reconciliation sweep', () => {
   it('when there is no watermark, then the first sweep delivers nothing (or everything stable with fromStart) and stores the newest LastUpdate', async () => {
     const store = new MemoryCursorStore();
