@@ -44,7 +44,7 @@ export interface StudyConditions {
   /** Multi-valued: Manufacturer of any series. */
   Manufacturer?: StringCondition;
   NumberOfSeries?: NumberCondition;
-  /** Intake that produced the event: "orthanc", "folder", "stow", "cstore", "cli", "dry-run", ... */
+  /** Intake that produced the event: "orthanc", "dicomweb", "stow", "dimse", "folder", "cli" ("dry-run" in dry-runs). */
   Source?: StringCondition;
   /** Calling AE title of a C-STORE push (when the intake knows it). */
   CallingAETitle?: StringCondition;
