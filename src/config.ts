@@ -39,6 +39,10 @@ export interface Config {
     deviceSerialNumber: string;
   };
   limits: { maxInstanceBytes: number; maxVoxels: number };
+  /** Push intakes (docs/push-intake.md). */
+  push: { receivedDir: string; quietMs: number; pollIntervalMs: number; cleanup: { deleteOnSuccess: boolean; keepFailedHours: number } };
+  stow: { enabled: boolean; maxBodyBytes: number };
+  dimse: { enabled: boolean; port: number; aeTitle: string; allowedCallingAeTitles: string[]; transferSyntaxes: string[] };
   logLevel: string;
   /** Route rules over the models' selections (docs/routing.md). */
   routes: RouteRule[];
@@ -163,6 +167,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   config.dataDir = path.resolve(baseDir, config.dataDir);
   config.modelsDir = path.resolve(baseDir, config.modelsDir);
   config.inboxDir = config.inboxDir ? path.resolve(baseDir, config.inboxDir) : path.join(config.dataDir, 'inbox');
+  config.push.receivedDir = config.push.receivedDir ? path.resolve(baseDir, config.push.receivedDir) : path.join(config.dataDir, 'received');
   return config;
 }
 

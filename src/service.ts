@@ -9,6 +9,7 @@ import { FolderImagingStore } from '../adapters/folder/folder-imaging-store';
 import { FolderInbox } from '../adapters/folder/folder-inbox';
 import { FolderIndex } from '../adapters/folder/folder-index';
 import { createOrthancSource, OrthancChangeFeed } from '../adapters/orthanc';
+import { createPushIntake, routeSources } from '../adapters/push';
 import { OrthancIntake } from '../adapters/orthanc/orthanc-intake';
 import { OrthancReconciliation } from '../adapters/orthanc/reconciliation';
 import { OrthancImagingStore } from '../adapters/orthanc/orthanc-store';
@@ -118,6 +119,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   logger.info({ models: models.map((m) => `${m.manifest.id}@${m.manifest.version}`) }, 'models loaded');
 
   const pacs = buildPacs(config, logger, jobs);
+  // Push intakes (STOW-RS, C-STORE) keep what they receive; jobs from them read it there (docs/push-intake.md).
+  const push = await createPushIntake(config, { jobs, logger });
+  const source = routeSources(pacs.source, push);
 
   let embedded: EmbeddedFhir | undefined;
   if (config.fhir === 'embedded') embedded = await createEmbeddedFhirApp({ dataFile: path.join(config.dataDir, 'fhir', 'store.ndjson') });
@@ -144,7 +148,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     updateResource: (ref, change) => (fhir ? fhir.updateResource(ref, change) : Promise.reject(new AppError('FHIR_UNAVAILABLE', 'FHIR sink not started'))),
   };
 
-  const app = createApp({ jobs, fhir: config.fhir === 'none' ? null : fhirProxy, readiness, logger, models, routes: config.routes, source: pacs.source, ...(embedded ? { embeddedFhir: embedded.router } : {}) });
+  const app = createApp({ jobs, fhir: config.fhir === 'none' ? null : fhirProxy, readiness, logger, models, routes: config.routes, source: pacs.source, ...(embedded ? { embeddedFhir: embedded.router } : {}), ...(push?.stowRouter ? { stow: push.stowRouter } : {}) });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.http.port, config.http.host, () => resolve(s));
     s.on('error', reject);
@@ -159,7 +163,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
 
   const runner = new JobRunner(
     {
-      source: pacs.source,
+      source,
       store: pacs.store,
       fhir: config.fhir === 'none' ? null : fhirProxy,
       runtime,
@@ -180,6 +184,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       if (outcome.created > 0) runner.notify();
     });
   }
+  if (push) {
+    await push.start(async (event) => {
+      const outcome = await onStudyEvent(event, { source: push.source, jobs, models, logger, routes: config.routes });
+      if (outcome.created > 0) runner.notify();
+    });
+  }
   logger.info({ url, pacs: config.pacs.split(':')[0], fhir: config.fhir.startsWith('http') ? 'external' : config.fhir }, 'clinical-ai listening');
 
   let stopping: Promise<void> | undefined;
@@ -189,6 +199,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       stopping ??= (async () => {
         logger.info('stopping: no new jobs');
         await pacs.intake?.stop().catch((err: unknown) => logger.error({ err: toAppError(err).message }, 'intake stop failed'));
+        await push?.stop().catch((err: unknown) => logger.error({ err: toAppError(err).message }, 'push intake stop failed'));
         const drained = await Promise.race([runner.stop().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())]);
         if (!drained) logger.warn({ inFlight: runner.inFlightCount() }, 'grace period over: jobs in flight resume at next start');
         await new Promise<void>((resolve) => server.close(() => resolve()));

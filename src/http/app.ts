@@ -21,6 +21,8 @@ export interface HttpDeps {
   readiness: ReadinessCheck[];
   /** Mounted at /fhir when the service hosts the embedded FHIR store. */
   embeddedFhir?: Router;
+  /** STOW-RS push intake, mounted at /dicomweb (POST /dicomweb/studies). */
+  stow?: Router;
   logger: Logger;
   /** Loaded models: enables POST /route/dry-run. */
   models?: readonly LoadedModel[];
@@ -98,6 +100,7 @@ export function createApp(deps: HttpDeps): express.Express {
   });
 
   if (deps.embeddedFhir) app.use('/fhir', deps.embeddedFhir);
+  if (deps.stow) app.use('/dicomweb', deps.stow);
   if (deps.models) app.use(routeDryRunRouter({ models: deps.models, ...(deps.routes ? { routes: deps.routes } : {}), ...(deps.source ? { source: deps.source } : {}) }));
 
   app.use(notFound);
