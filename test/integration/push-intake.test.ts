@@ -5,6 +5,7 @@
  * re-sent identical study creates no new job; a calling AE title not on the list is refused.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -76,9 +77,18 @@ describe('push intake (STOW-RS and C-STORE) through the service process', () => 
     });
   };
 
+  let configFile: string;
+  const start = (): Promise<ServiceProcess> =>
+    startServiceProcess({
+      CLINICAL_AI_CONFIG: configFile,
+      CLINICAL_AI_DATA_DIR: dataDir,
+      CLINICAL_AI_MODELS_DIR: path.join(ROOT, 'models'),
+      CLINICAL_AI_LOG_LEVEL: 'info',
+    });
+
   beforeAll(async () => {
     dimsePort = await freePort();
-    const configFile = path.join(dataDir, 'config.json');
+    configFile = path.join(dataDir, 'config.json');
     writeFileSync(
       configFile,
       JSON.stringify({
@@ -87,12 +97,7 @@ describe('push intake (STOW-RS and C-STORE) through the service process', () => 
         workers: { pollIntervalMs: 100 },
       }),
     );
-    service = await startServiceProcess({
-      CLINICAL_AI_CONFIG: configFile,
-      CLINICAL_AI_DATA_DIR: dataDir,
-      CLINICAL_AI_MODELS_DIR: path.join(ROOT, 'models'),
-      CLINICAL_AI_LOG_LEVEL: 'info',
-    });
+    service = await start();
   });
 
   afterAll(async () => {
@@ -162,5 +167,17 @@ describe('push intake (STOW-RS and C-STORE) through the service process', () => 
     await new Promise((r) => setTimeout(r, 1000));
     expect(receivedStudies()).toHaveLength(1);
     expect(readdirSync(path.join(receivedDir, receivedStudies()[0] as string)).filter((f) => f.endsWith('.dcm'))).toHaveLength(16);
+  });
+
+  it('when the service is killed right after acknowledging a STOW-RS push, then after a restart the study is processed', async () => {
+    const study = '2.25.4711000000000000000000000000000003';
+    const files = await newStudy(60, study);
+    expect((await stow(files)).status).toBe(200);
+    await service.kill(); // most likely before the quiet period ended, so before any job existed
+    const studyDir = path.join(receivedDir, createHash('sha256').update(study).digest('hex').slice(0, 32));
+    expect(readdirSync(studyDir).filter((f) => f.endsWith('.dcm'))).toHaveLength(16);
+    service = await start();
+    const jobs = await waitFor('jobs after restart', settled(study, 2), 60_000);
+    expect(jobs.every((j) => j.state === 'succeeded' && j.source === 'stow')).toBe(true);
   });
 });
