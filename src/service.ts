@@ -148,7 +148,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     updateResource: (ref, change) => (fhir ? fhir.updateResource(ref, change) : Promise.reject(new AppError('FHIR_UNAVAILABLE', 'FHIR sink not started'))),
   };
 
-  const app = createApp({ jobs, fhir: config.fhir === 'none' ? null : fhirProxy, readiness, logger, models, routes: config.routes, source: pacs.source, ...(embedded ? { embeddedFhir: embedded.router } : {}), ...(push?.stowRouter ? { stow: push.stowRouter } : {}) });
+  const app = createApp({ jobs, fhir: config.fhir === 'none' ? null : fhirProxy, readiness, logger, models, routes: config.routes, source, ...(embedded ? { embeddedFhir: embedded.router } : {}), ...(push?.stowRouter ? { stow: push.stowRouter } : {}) });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.http.port, config.http.host, () => resolve(s));
     s.on('error', reject);

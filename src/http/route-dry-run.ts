@@ -116,7 +116,9 @@ export function routeDryRunRouter(deps: RouteDryRunDeps): Router {
     if (body.study) study = body.study;
     else {
       if (!deps.source) throw new AppError('BAD_REQUEST', 'this service has no imaging source to look studies up; send { "study": … } instead');
-      study = await deps.source.getStudy(body.studyInstanceUid as string);
+      // The event's source picks where a pushed study is read (a source router sends stow/dimse to the received files).
+      const origin = body.event?.source !== undefined ? { source: body.event.source } : undefined;
+      study = await deps.source.getStudy(body.studyInstanceUid as string, origin);
     }
     res.json(dryRunStudy(study, deps.models, deps.routes ?? [], body.event ?? {}));
   });

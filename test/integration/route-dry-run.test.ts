@@ -9,6 +9,7 @@ import request from 'supertest';
 import { FolderImagingSource } from '../../adapters/folder/folder-imaging-source';
 import { FolderIndex } from '../../adapters/folder/folder-index';
 import { MemoryJobStore } from '../../adapters/memory/memory-job-store';
+import { SourceRouter } from '../../adapters/push/source-router';
 import { main } from '../../src/cli';
 import type { LoadedModel } from '../../src/domain/manifest';
 import type { SeriesInfo, StudyInfo } from '../../src/domain/study';
@@ -116,6 +117,18 @@ describe('routing dry-run', () => {
       [2, true, false, []],
       [3, true, true, []],
     ]);
+  });
+
+  it('when the study arrived by push, then the event source sends the lookup to the received files', async () => {
+    const empty = new FolderIndex(mkdtempSync(path.join(tmpdir(), 'route-pacs-')));
+    const received = new FolderIndex(SAMPLE);
+    await received.scan();
+    const router = new SourceRouter(new FolderImagingSource(empty), new Map([['stow', new FolderImagingSource(received)]]));
+    const pushApp = createApp({ jobs: new MemoryJobStore(), fhir: null, readiness: [], logger: createLogger({ level: 'silent' }), models, source: router });
+    expect((await request(pushApp).post('/route/dry-run').send({ studyInstanceUid: sampleUid })).status).toBe(404);
+    const res = await request(pushApp).post('/route/dry-run').send({ studyInstanceUid: sampleUid, event: { source: 'stow' } });
+    expect(res.status).toBe(200);
+    expect((res.body as DryRunReport).models.every((m) => m.fires)).toBe(true);
   });
 
   it('when the study UID is unknown, then the answer is 404', async () => {
