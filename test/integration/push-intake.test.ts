@@ -180,4 +180,11 @@ describe('push intake (STOW-RS and C-STORE) through the service process', () => 
     const jobs = await waitFor('jobs after restart', settled(study, 2), 60_000);
     expect(jobs.every((j) => j.state === 'succeeded' && j.source === 'stow')).toBe(true);
   });
+
+  it('when the service is stopped (SIGTERM), then it exits 0 and the C-STORE port no longer answers', async () => {
+    expect(await service.stop()).toBe(0);
+    const r = await dcmtk('echoscu', ['-aet', 'MODALITY1', '-aec', 'CLINICALAI', '127.0.0.1', String(dimsePort)]);
+    expect(r.code).not.toBe(0);
+    expect(service.output.some((l) => l.includes('"stopped"'))).toBe(true);
+  });
 });
