@@ -120,7 +120,7 @@ export class PushAssembler implements StudyEventSource {
   private async emit(uid: string, changed: number, now: number, onEvent: (event: StudyEvent) => Promise<void>): Promise<boolean> {
     const origin = await this.store.originOf(uid);
     const event: StudyEvent = { studyInstanceUid: uid, source: origin.source, receivedAt: new Date(now).toISOString() };
-    if (origin.callingAeTitle !== undefined) Object.assign(event, { callingAeTitle: origin.callingAeTitle });
+    if (origin.callingAeTitle !== undefined) event.callingAeTitle = origin.callingAeTitle;
     try {
       await onEvent(event);
       this.emitted.set(uid, changed);
