@@ -95,7 +95,7 @@ export class QidoPoller implements StudyEventSource {
 
   async start(onEvent: (event: StudyEvent) => Promise<void>): Promise<void> {
     if (this.task) throw new AppError('INTERNAL', `QIDO poller ${this.name} already started`);
-    this.task = new PeriodicTask({ name: this.name, schedule: this.options.schedule, runAtStart: true, logger: this.logger }, async () => void (await this.poll(onEvent)));
+    this.task = new PeriodicTask({ name: this.name, schedule: this.options.schedule, runAtStart: true, logger: this.logger }, async (signal) => void (await this.poll(onEvent, signal)));
     this.task.start();
   }
 
@@ -105,8 +105,11 @@ export class QidoPoller implements StudyEventSource {
     this.task = undefined;
   }
 
-  /** One poll. Throws only when the PACS cannot be queried or the state not stored (then nothing was lost). */
-  async poll(onEvent: (event: StudyEvent) => Promise<void>): Promise<PollOutcome> {
+  /**
+   * One poll. Throws only when the PACS cannot be queried or the state not stored (then nothing was lost). An
+   * aborted signal ends it between studies; what was emitted is stored, the watermark does not move.
+   */
+  async poll(onEvent: (event: StudyEvent) => Promise<void>, signal?: AbortSignal): Promise<PollOutcome> {
     const state = parseState(await this.options.stateStore.getCursor(this.name));
     const now = new Date();
     const today = localDate(now);
@@ -117,6 +120,10 @@ export class QidoPoller implements StudyEventSource {
     for (let offset = 0; ; offset += this.pageSize) {
       const page = await this.query(from, offset);
       for (const ds of page) {
+        if (signal?.aborted) {
+          this.logger.info({ ...outcome }, 'QIDO poll stopped early');
+          return outcome;
+        }
         const uid = first(ds, STUDY_UID);
         if (typeof uid !== 'string' || uid === '') continue;
         const key = logHash(uid);

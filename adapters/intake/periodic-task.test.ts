@@ -38,16 +38,19 @@ describe('PeriodicTask', () => {
     expect(runs).toBeGreaterThanOrEqual(2);
   });
 
-  it('when stopped during a run, then stop waits for that run to end', async () => {
+  it('when stopped during a run, then the run is told (aborted signal) and stop waits for it to end', async () => {
     let finished = false;
-    const task = new PeriodicTask({ name: 'test', schedule: '0 0 1 1 *', runAtStart: true }, async () => {
+    let abortedBeforeEnd = false;
+    const task = new PeriodicTask({ name: 'test', schedule: '0 0 1 1 *', runAtStart: true }, async (signal) => {
       await sleep(300);
+      abortedBeforeEnd = signal.aborted;
       finished = true;
     });
     task.start();
     await sleep(20);
     await task.stop();
     expect(finished).toBe(true);
+    expect(abortedBeforeEnd).toBe(true);
   });
 
   it('when the expression is not cron, then construction fails with CONFIG_INVALID naming it', () => {

@@ -29,11 +29,13 @@ export function assertCronExpression(expression: string, configKey: string): voi
 export class PeriodicTask {
   private task: ScheduledTask | undefined;
   private running: Promise<void> | undefined;
+  private abort = new AbortController();
   private readonly logger: Logger;
 
   constructor(
     private readonly options: PeriodicTaskOptions,
-    private readonly work: () => Promise<void>,
+    /** The signal aborts when stop() is called: long runs should end early, leaving state consistent. */
+    private readonly work: (signal: AbortSignal) => Promise<void>,
   ) {
     assertCronExpression(options.schedule, options.name);
     this.logger = (options.logger ?? silentLogger).child({ task: options.name });
@@ -41,6 +43,7 @@ export class PeriodicTask {
 
   start(): void {
     if (this.task) return;
+    if (this.abort.signal.aborted) this.abort = new AbortController();
     this.task = cron.schedule(this.options.schedule, () => this.runNow(), {
       name: this.options.name,
       ...(this.options.timezone ? { timezone: this.options.timezone } : {}),
@@ -54,7 +57,7 @@ export class PeriodicTask {
   runNow(): Promise<void> {
     this.running ??= (async () => {
       try {
-        await this.work();
+        await this.work(this.abort.signal);
       } catch (err) {
         const e = toAppError(err);
         this.logger.warn({ code: e.code, err: e.message, ...e.details }, 'periodic task failed; the next run tries again');
@@ -68,6 +71,7 @@ export class PeriodicTask {
   async stop(): Promise<void> {
     const task = this.task;
     this.task = undefined;
+    this.abort.abort();
     if (task) await task.destroy();
     await this.running;
   }

@@ -31,7 +31,7 @@ export class OrthancIntake implements StudyEventSource {
     await this.options.feed.start(onEvent);
     this.sweepTask = new PeriodicTask(
       { name: 'orthanc-reconciliation', schedule: this.options.reconcileSchedule, runAtStart: true, logger: this.options.logger ?? silentLogger },
-      async () => void (await this.options.reconciliation.sweep(onEvent)),
+      async (signal) => void (await this.options.reconciliation.sweep(onEvent, signal)),
     );
     this.sweepTask.start();
   }

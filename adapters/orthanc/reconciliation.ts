@@ -82,8 +82,11 @@ export class OrthancReconciliation {
     this.logger = (options.logger ?? silentLogger).child({ intake: this.name });
   }
 
-  /** One sweep; throws only when Orthanc cannot be listed or the watermark not stored (nothing moved then). */
-  async sweep(onEvent: (event: StudyEvent) => Promise<void>): Promise<SweepOutcome> {
+  /**
+   * One sweep; throws only when Orthanc cannot be listed or the watermark not stored (nothing moved then). An
+   * aborted signal ends it between studies without moving the watermark (the next sweep covers the rest).
+   */
+  async sweep(onEvent: (event: StudyEvent) => Promise<void>, signal?: AbortSignal): Promise<SweepOutcome> {
     const stored = await this.options.cursorStore.getCursor(this.name);
     const firstRun = stored === undefined;
     if (stored !== undefined && stored !== '' && !ORTHANC_TIME.test(stored)) {
@@ -103,6 +106,10 @@ export class OrthancReconciliation {
       const page = await this.rest.getJson<OrthancStudy[]>(`/studies?expand&since=${offset}&limit=${this.pageSize}`);
       if (!Array.isArray(page)) throw new AppError('PACS_REJECTED', 'Orthanc /studies did not answer a list');
       for (const study of page) {
+        if (signal?.aborted) {
+          this.logger.info({ ...outcome }, 'Orthanc reconciliation sweep stopped early; watermark kept');
+          return outcome;
+        }
         if (seen.has(study.ID)) continue;
         seen.add(study.ID);
         outcome.listed++;
@@ -131,7 +138,9 @@ export class OrthancReconciliation {
     if (countAfter < countBefore) {
       this.logger.info({ countBefore, countAfter }, 'studies were deleted during the sweep; watermark kept so none is skipped');
     } else {
-      const next = pending !== undefined && pending < newest ? pending : newest;
+      // First run from now: a watermark one margin and a second ahead, so the next sweep starts just after the newest
+      // study and does not pick up studies that were already there (the change feed skips those too).
+      const next = firstRun && !deliver ? orthancTimeMinus(newest, -this.marginMs - 1000) : pending !== undefined && pending < newest ? pending : newest;
       if (next !== (stored ?? '') || firstRun) {
         await this.options.cursorStore.setCursor(this.name, next);
         outcome.watermark = next;
