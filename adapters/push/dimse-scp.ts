@@ -282,9 +282,19 @@ export class DimseStoreScp {
         track(work);
       }
 
+      constructor(...args: ConstructorParameters<typeof Scp>) {
+        super(...args);
+        // A connection that drops mid-transfer (no A-ABORT) leaves partial uploads behind: drop them too.
+        this.on('close', () => this.dropUploads());
+      }
+
       override abort(): void {
         // The peer gave up: close our end too, so it does not wait for a timeout.
         (this as unknown as { socket?: { end(): void } }).socket?.end();
+        this.dropUploads();
+      }
+
+      private dropUploads(): void {
         for (const u of this.uploads.values()) {
           u.discard();
           void u.done.then(() => options.store.discardTemp(u.tmpPath));

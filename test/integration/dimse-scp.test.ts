@@ -109,4 +109,25 @@ describe('C-STORE SCP with DCMTK clients', () => {
     expect(r.code).not.toBe(0);
     expect(r.output).toMatch(/Called AE Title Not Recognized/i);
   });
+
+  it('when an instance is larger than maxInstanceBytes, then storescu gets status A700 (out of resources) and nothing is kept', async () => {
+    const smallRoot = mkdtempSync(path.join(tmpdir(), 'scp-small-'));
+    const small = new ReceivedStore(smallRoot, { maxInstanceBytes: 8 * 1024, logger: silentLogger });
+    await small.init();
+    const tight = new DimseStoreScp({ port: 0, aeTitle: 'CLINICALAI', allowedCallingAeTitles: [], transferSyntaxes: DEFAULT_STORE_TRANSFER_SYNTAXES, store: small, logger: silentLogger });
+    const tightPort = await tight.start();
+    try {
+      const r = await dcmtk('storescu', ['-v', '-aec', 'CLINICALAI', '127.0.0.1', String(tightPort), samplePath(6)]);
+      expect(r.code).not.toBe(0);
+      expect(r.output).toContain('Received Store Response (Refused: OutOfResources)');
+      expect(readdirSync(smallRoot, { recursive: true }).filter((f) => String(f).endsWith('.dcm'))).toHaveLength(0);
+      expect(readdirSync(path.join(smallRoot, '.incoming'))).toHaveLength(0);
+    } finally {
+      await tight.stop(1000);
+    }
+  });
+
+  it('when the transfers are over, then no temporary file is left behind', () => {
+    expect(readdirSync(path.join(root, '.incoming'))).toHaveLength(0);
+  });
 });
