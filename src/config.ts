@@ -30,7 +30,7 @@ export interface Config {
   inference: { device: 'cpu' | 'cuda' };
   orthanc: { pollIntervalMs: number; fromStart: boolean; reconcileSchedule: string; reconcileMarginMs: number; reconcilePageSize: number };
   /** QIDO-RS polling intake for pacs = dicomweb:…; see config.schema.json. */
-  dicomweb: { pollSchedule: string; settleMs: number; lookbackDays: number; pageSize: number; maxTracked: number };
+  dicomweb: { pollSchedule: string; settleMs: number; lookbackDays: number; pageSize: number; maxTracked: number; fromStart: boolean };
   results: {
     reportStatus: 'preliminary' | 'final';
     clinicalUseNotice: string;

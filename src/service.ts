@@ -82,6 +82,7 @@ function buildPacs(config: Config, logger: Logger, cursors: SqliteJobStore): Pac
       lookbackDays: config.dicomweb.lookbackDays,
       pageSize: config.dicomweb.pageSize,
       maxTracked: config.dicomweb.maxTracked,
+      fromStart: config.dicomweb.fromStart,
       logger,
       ...(auth ? { auth } : {}),
     });

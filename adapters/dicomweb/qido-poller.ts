@@ -28,6 +28,11 @@ export interface QidoPollerOptions {
   pageSize?: number;
   /** Most studies remembered in the state; default 5000. */
   maxTracked?: number;
+  /**
+   * With no stored state: false (default) makes the first poll a baseline, so studies already in the window are not
+   * processed (only studies that appear or change later are); true processes them once they settled.
+   */
+  fromStart?: boolean;
   /** Per-request timeout (ms); default 30 s. */
   timeoutMs?: number;
   logger?: Logger;
@@ -110,7 +115,10 @@ export class QidoPoller implements StudyEventSource {
    * aborted signal ends it between studies; what was emitted is stored, the watermark does not move.
    */
   async poll(onEvent: (event: StudyEvent) => Promise<void>, signal?: AbortSignal): Promise<PollOutcome> {
-    const state = parseState(await this.options.stateStore.getCursor(this.name));
+    const stored = await this.options.stateStore.getCursor(this.name);
+    const state = parseState(stored);
+    // First poll ever without fromStart: record what is there as handled, like the Orthanc feed starting at "last".
+    const baseline = stored === undefined && !this.options.fromStart;
     const now = new Date();
     const today = localDate(now);
     const from = addDays(state.since && state.since < today ? state.since : today, -this.options.lookbackDays);
@@ -134,6 +142,10 @@ export class QidoPoller implements StudyEventSource {
         const observed = { n: count(ds, INSTANCE_COUNT), s: count(ds, SERIES_COUNT), d: typeof studyDate === 'string' ? studyDate : '' };
         if (observed.n < 0) this.warnCountsMissing();
         const what = observe(state, key, observed, Date.now(), this.options.settleMs);
+        if (baseline) {
+          markEmitted(state, key);
+          continue;
+        }
         if (what === 'emitted') continue;
         if (what !== 'due') {
           outcome.settling++;
@@ -154,7 +166,7 @@ export class QidoPoller implements StudyEventSource {
     const dropped = prune(state, seen, this.maxTracked);
     state.since = nextSince(state, today);
     await this.save(state);
-    this.logger.info({ ...outcome, tracked: Object.keys(state.studies).length, dropped }, 'QIDO poll done');
+    this.logger.info({ ...outcome, tracked: Object.keys(state.studies).length, dropped, ...(baseline ? { baseline } : {}) }, 'QIDO poll done');
     return outcome;
   }
 

@@ -52,6 +52,7 @@ function poller(stateStore: CursorStore, options: Partial<QidoPollerOptions> = {
     settleMs: SETTLE_MS,
     lookbackDays: LOOKBACK_DAYS,
     pageSize: 2,
+    fromStart: true,
     ...options,
   });
   pollers.push(p);
@@ -169,6 +170,21 @@ describe('QIDO poller against Orthanc DICOMweb', () => {
       { uid: study.studyInstanceUid, instances: 2 },
       { uid: study.studyInstanceUid, instances: 3 },
     ]);
+  });
+
+  it('when the first poll runs without fromStart, then studies already there are a baseline: only later studies are emitted', async () => {
+    const store = new MemoryCursorStore();
+    const { events, onEvent } = recorder();
+    const p = poller(store, { fromStart: false, stateName: 'qido-baseline' });
+    const first = await p.poll(onEvent);
+    const study = syntheticMrSeries({ slices: 2 });
+    for (const f of study.files) await orthanc.upload(f);
+    await p.poll(onEvent);
+    await sleep(SETTLE_MS + 100);
+    await p.poll(onEvent);
+    expect(first.listed).toBeGreaterThanOrEqual(3);
+    expect(first.emitted).toBe(0);
+    expect(events).toEqual([{ uid: study.studyInstanceUid, instances: 2 }]);
   });
 
   it('when the StudyDate window does not reach the studies, then none is listed and the watermark is today', async () => {
