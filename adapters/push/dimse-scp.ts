@@ -284,6 +284,8 @@ export class DimseStoreScp {
 
       constructor(...args: ConstructorParameters<typeof Scp>) {
         super(...args);
+        // C-STORE-RSPs are small PDUs the sender waits for: send them at once rather than let Nagle's algorithm hold them.
+        args[0].setNoDelay(true);
         // A connection that drops mid-transfer (no A-ABORT) leaves partial uploads behind: drop them too.
         this.on('close', () => this.dropUploads());
       }
