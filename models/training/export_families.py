@@ -75,8 +75,9 @@ FAMILIES = {
 
 # Workarounds beyond a plain torch.onnx.export, and numerical findings, per family (copied into the docs by the driver).
 NOTES = {
-    "unet3d-nnunet": "no workaround; onnxruntime's InstanceNormalization carries ~1e-5 relative error in the "
-                     "variance over a 3D patch (float32 sums), visible as element-wise errors near zero",
+    "unet3d-nnunet": "no workaround; element-wise errors near zero come from onnxruntime's InstanceNormalization, "
+                     "whose normalised values are off by about 1e-5 of their magnitude (float32 sums over the whole 3D "
+                     "patch; the same when written out as ReduceMean ops), see docs/decisions/0008",
     "unetr-style": "no workaround; same InstanceNormalization precision as unet3d-nnunet (conv-IN-LReLU blocks)",
     "vit-b16": "exported with autograd enabled so torch 1.13 traces nn.MultiheadAttention's plain path, not its fused "
                "inference fast path (aten::_native_multi_head_attention has no ONNX symbolic)",

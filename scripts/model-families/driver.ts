@@ -51,6 +51,8 @@ export interface MeasureSummary {
   callKind: 'run' | 'window';
   inputDims: number[];
   outputDims: number[];
+  /** 1-minute load average when the family's runs ended (the machine is shared). */
+  loadAverage1m: number;
 }
 
 export interface FamilyResult {
@@ -156,6 +158,7 @@ export async function measureInto(pool: WorkerPoolRuntime, dir: string, id: stri
     callKind: call.kind,
     inputDims,
     outputDims,
+    loadAverage1m: os.loadavg()[0] ?? 0,
   };
   writeFileSync(path.join(folder, 'measure.json'), JSON.stringify(summary, null, 2));
   return summary;

@@ -18,6 +18,14 @@ function sci(v: number): string {
   return Number.isFinite(v) ? v.toExponential(1) : String(v);
 }
 
+function ms(v: number): string {
+  return v.toFixed(v < 100 ? 1 : 0);
+}
+
+function latencyCell(all: number[], median: number): string {
+  return `${ms(median)} (${ms(Math.min(...all))}–${ms(Math.max(...all))})`;
+}
+
 function row(r: FamilyResult): string {
   const i = r.info;
   const m = r.measure;
@@ -33,7 +41,7 @@ function row(r: FamilyResult): string {
     e ? sci(e.maxRel) : '–',
     e ? sci(e.maxRelElementwise) : '–',
     r.pass ? 'yes' : `**no**${r.failure ? ` (${r.failure.split(':')[0]})` : ''}`,
-    m ? m.medianMs.toFixed(m.medianMs < 100 ? 1 : 0) : '–',
+    m ? latencyCell(m.latenciesMs, m.medianMs) : '–',
     m ? ((m.rssPeakBytes - m.rssBeforeBytes) / MB).toFixed(0) : '–',
   ];
   return `| ${cells.join(' | ')} |`;
@@ -55,6 +63,7 @@ export function renderReport(results: FamilyResult[], ctx: ReportContext): strin
   const passed = results.filter((r) => r.pass).length;
   const strict = results.filter((r) => r.errors && r.errors.maxRelElementwise <= MAX_RELATIVE_ERROR).length;
   const notes = results.filter((r) => r.info?.notes);
+  const loads = results.flatMap((r) => (r.measure ? [r.measure.loadAverage1m] : []));
   const failures = results.filter((r) => r.failure);
   const lines = [
     '# Seed model families',
@@ -71,14 +80,14 @@ export function renderReport(results: FamilyResult[], ctx: ReportContext): strin
     `**${passed} of ${results.length} families pass** (max relative error against the output range ≤ ${MAX_RELATIVE_ERROR});`,
     `${strict} of ${results.length} also stay within ${MAX_RELATIVE_ERROR} element-wise.`,
     '',
-    '| Family | Reference paper | Params | Input shape | ONNX size | Opset | Max abs err | Max rel err | Element-wise rel err | Pass | Latency (ms, median) | Memory (MB) |',
+    '| Family | Reference paper | Params | Input shape | ONNX size | Opset | Max abs err | Max rel err | Element-wise rel err | Pass | Latency, ms: median (min–max) | Memory: peak RSS Δ, MB |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.map(row),
     '',
     '## Machine and run',
     '',
     `- Date: ${ctx.date.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
-    `- CPU: ${cpu}, ${os.cpus().length} cores (shared with other work; load average ${ctx.loadAverage.map((v) => v.toFixed(2)).join(', ')} at the start)`,
+    `- CPU: ${cpu}, ${os.cpus().length} cores (shared with other work; 1-minute load average ${ctx.loadAverage[0]?.toFixed(1) ?? '?'} at the start${loads.length ? `, ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} as the families ran` : ''}: latencies are upper bounds)`,
     `- onnxruntime-node ${ctx.onnxruntimeVersion} (CPU execution provider, ${ctx.intraOpThreads} intra-op thread(s), one worker); Node ${process.version}; PyTorch ${torch}`,
     `- Command: \`${ctx.command}\``,
     '',
@@ -127,7 +136,7 @@ export function renderReport(results: FamilyResult[], ctx: ReportContext): strin
     '',
     ...results.map(preprocessingLine),
     '',
-    '## Export workarounds and failures',
+    '## Export workarounds, numerical notes and failures',
     '',
     'All exports use opset 17 (torch 1.13\'s highest; onnxruntime-node accepts it), input `image`, output `output`,',
     'dynamic batch axis, constant folding.',
@@ -145,7 +154,8 @@ export function renderReport(results: FamilyResult[], ctx: ReportContext): strin
     'Options: `--families a,b` (subset), `--size tiny` (small variants, what the CI test runs), `--runs N`,',
     '`--threads N`, `--dir DIR` (default var/model-families), `--no-docs`. ONNX files, weights and tensors go to the',
     'working folder and are never committed. test/integration/model-families.test.ts runs the tiny 2D U-Net,',
-    'SegFormer3D-style and DeiT-style families through the same driver and checks the error threshold.',
+    'SegFormer3D-style and DeiT-style families through the same driver and checks the error threshold (PyTorch and',
+    'onnx needed, torchvision not). The pass criterion and the InstanceNorm finding: docs/decisions/0008.',
     '',
   ];
   return lines.join('\n');
