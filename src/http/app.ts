@@ -3,7 +3,7 @@ import { AppError } from '../domain/errors';
 import type { JobState } from '../domain/job';
 import type { LoadedModel } from '../domain/manifest';
 import type { Logger } from '../logging';
-import type { FhirSink } from '../ports/fhir-sink';
+import type { FhirSink, StudyReports } from '../ports/fhir-sink';
 import type { ImagingSource } from '../ports/imaging-source';
 import type { JobStore } from '../ports/job-store';
 import type { RouteRule } from '../routing/route-rules';
@@ -43,6 +43,17 @@ async function withTimeout(p: Promise<void>, ms: number): Promise<void> {
   } finally {
     clearTimeout(t);
   }
+}
+
+/**
+ * Reports superseded by a newer result (status entered-in-error, see docs/fhir.md) are left out unless asked for,
+ * with the Observations only they reference, so a client that does not filter sees the current results only.
+ */
+function currentOnly(found: StudyReports, includeWithdrawn: boolean): StudyReports {
+  if (includeWithdrawn) return found;
+  const reports = found.reports.filter((r) => r.status !== 'entered-in-error');
+  const referenced = new Set(reports.flatMap((r) => (r.result ?? []).map((ref) => ref.reference?.split('/').slice(-2).join('/'))));
+  return { reports, observations: found.observations.filter((o) => referenced.has(`Observation/${o.id}`)) };
 }
 
 export function createApp(deps: HttpDeps): express.Express {
@@ -95,7 +106,11 @@ export function createApp(deps: HttpDeps): express.Express {
     const uid = req.params.uid;
     if (!STUDY_UID.test(uid) || uid.length > 64) throw new AppError('BAD_REQUEST', 'not a valid StudyInstanceUID');
     if (!deps.fhir) throw new AppError('NOT_FOUND', 'FHIR output is disabled (fhir: none)');
-    const found = await deps.fhir.reportsForStudy(uid);
+    const withdrawn = req.query.withdrawn;
+    if (withdrawn !== undefined && withdrawn !== 'include' && withdrawn !== 'exclude') {
+      throw new AppError('BAD_REQUEST', 'withdrawn must be "include" or "exclude"');
+    }
+    const found = currentOnly(await deps.fhir.reportsForStudy(uid), withdrawn === 'include');
     res.json({ resourceType: 'Bundle', type: 'searchset', total: found.reports.length, entry: [...found.reports, ...found.observations].map((resource) => ({ resource })) });
   });
 

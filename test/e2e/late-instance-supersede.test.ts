@@ -134,10 +134,19 @@ describe('late instance after stability → superseded result; identical re-uplo
     for (const r of [oldReport, newReport, ...oldObservations, ...newObservations, provenance, imagingStudy] as Resource[]) {
       expect(`${r.resourceType}/${r.id}: ${describeIssues(fhirErrors(r))}`).toBe(`${r.resourceType}/${r.id}: `);
     }
-    // Only one current report for the study (the other is entered-in-error).
-    const viaService = (await (await fetch(`${service.url}/studies/${studyUid}/reports`)).json()) as Bundle;
-    const statuses = (viaService.entry ?? []).map((e) => e.resource).filter((r): r is DiagnosticReport => r?.resourceType === 'DiagnosticReport').map((r) => r.status);
-    expect(statuses.filter((s) => s !== 'entered-in-error')).toEqual(['preliminary']);
+    // The service lists the current report only (with its Observations); the withdrawn one on request.
+    const reportsVia = async (query: string): Promise<{ statuses: (string | undefined)[]; observations: string[] }> => {
+      const bundle = (await (await fetch(`${service?.url}/studies/${studyUid}/reports${query}`)).json()) as Bundle;
+      const resources = (bundle.entry ?? []).map((e) => e.resource);
+      return {
+        statuses: resources.filter((r): r is DiagnosticReport => r?.resourceType === 'DiagnosticReport').map((r) => r.status).sort(),
+        observations: resources.filter((r) => r?.resourceType === 'Observation').map((r) => `Observation/${r?.id}`).sort(),
+      };
+    };
+    const current = await reportsVia('');
+    expect(current.statuses).toEqual(['preliminary']);
+    expect(current.observations).toEqual(newObservations.map((o) => `Observation/${o.id}`).sort());
+    expect((await reportsVia('?withdrawn=include')).statuses).toEqual(['entered-in-error', 'preliminary']);
 
     // 3. Identical re-upload of every slice: Orthanc (OverwriteInstances) emits StableStudy again; the routing finds
     // the same idempotency key, so no job, no SEG, no report is added.
@@ -155,7 +164,7 @@ describe('late instance after stability → superseded result; identical re-uplo
     const after = await jobsOf(studyUid);
     expect(after.map((j) => j.id).sort()).toEqual([j1.id, j2.id].sort());
     expect(await segSeriesInOrthanc(studyUid)).toEqual([j2.result?.segSeriesInstanceUid]);
-    const reportCount = ((await (await fetch(`${service.url}/studies/${studyUid}/reports`)).json()) as Bundle).total;
+    const reportCount = ((await (await fetch(`${service.url}/studies/${studyUid}/reports?withdrawn=include`)).json()) as Bundle).total;
     expect(reportCount).toBe(2);
     expect((await fhirGet<DiagnosticReport>(`DiagnosticReport/${j2.result?.reportId}`)).status).toBe('preliminary');
   }, 180_000);
