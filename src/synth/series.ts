@@ -12,7 +12,8 @@ import { rasToNiftiVoxel, niftiVoxelToRas, type NiftiVolume } from './nifti';
  *  - axial    IOP [1,0,0, 0,1,0]: columns run right→left (+x LPS), rows anterior→posterior (+y); slices go
  *             inferior→superior (the normal is +z);
  *  - sagittal IOP [0,1,0, 0,0,-1]; coronal IOP [1,0,0, 0,0,-1];
- *  - oblique  the axial plane rotated by obliqueDegrees about the left–right (x) axis.
+ *  - oblique  the axial plane rotated by obliqueDegrees about the left–right (x) axis;
+ *  - any plane may be tilted further by rotationDegrees (about x, then y, then z).
  * NIfTI is RAS, DICOM is LPS: LPS = (−x, −y, z).
  */
 
@@ -36,6 +37,11 @@ export interface SeriesGeometryOptions {
   pixelSpacingMm?: number;
   /** Rotation of the oblique plane about the L-R axis (degrees); default 20. */
   obliqueDegrees?: number;
+  /**
+   * Tilts the plane's row and column directions by rotations (degrees, right-handed) about the patient x (L), y (P)
+   * and z (S) axes, applied in that order; e.g. [20, 20, 0] on an axial plane gives a double-oblique series.
+   */
+  rotationDegrees?: Vec3;
   /** Image size; derived from the volume's extent when absent. The grid is centred on the volume. */
   rows?: number;
   columns?: number;
@@ -93,6 +99,14 @@ function directions(plane: SeriesPlane, obliqueDegrees: number): { row: Vec3; co
   }
 }
 
+/** Rz · Ry · Rx applied to v (angles in degrees). */
+function rotate(v: Vec3, [ax, ay, az]: Vec3): Vec3 {
+  const [a, b, c] = [ax, ay, az].map((d) => (d * Math.PI) / 180) as Vec3;
+  const x1: Vec3 = [v[0], v[1] * Math.cos(a) - v[2] * Math.sin(a), v[1] * Math.sin(a) + v[2] * Math.cos(a)];
+  const y1: Vec3 = [x1[0] * Math.cos(b) + x1[2] * Math.sin(b), x1[1], -x1[0] * Math.sin(b) + x1[2] * Math.cos(b)];
+  return [y1[0] * Math.cos(c) - y1[1] * Math.sin(c), y1[0] * Math.sin(c) + y1[1] * Math.cos(c), y1[2]];
+}
+
 function cross(a: Vec3, b: Vec3): Vec3 {
   return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
 }
@@ -121,7 +135,9 @@ export function planSeriesGeometry(vol: Pick<NiftiVolume, 'dims' | 'affine'>, op
   if (!(options.spacingMm > 0)) throw new AppError('BAD_REQUEST', 'spacingMm must be positive');
   const pixel = options.pixelSpacingMm ?? options.spacingMm;
   if (!(pixel > 0)) throw new AppError('BAD_REQUEST', 'pixelSpacingMm must be positive');
-  const { row, col } = directions(options.plane, options.obliqueDegrees ?? 20);
+  const base = directions(options.plane, options.obliqueDegrees ?? 20);
+  const tilt = options.rotationDegrees;
+  const { row, col } = tilt ? { row: rotate(base.row, tilt), col: rotate(base.col, tilt) } : base;
   const normal = cross(row, col);
   const corners = cornersLps(vol);
   const span = (axis: Vec3): { min: number; max: number } => {

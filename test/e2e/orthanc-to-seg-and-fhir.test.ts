@@ -13,9 +13,11 @@ import { decodeFrames } from '../../src/dicom/decode';
 import { nums, readPart10, str } from '../../src/dicom/part10';
 import type { Job } from '../../src/domain/job';
 import { argmaxChannels } from '../../src/inference/argmax';
-import { resizeBilinear2d, resizeNearest2d, zscoreInPlace } from '../../src/inference/tensor-ops';
+import { resizeBilinear2d, resizeNearest2d } from '../../src/inference/tensor-ops';
 import { WorkerPoolRuntime } from '../../src/inference/worker-pool';
 import { loadModels } from '../../src/models/registry';
+import { applyIntensity } from '../../src/preprocessing/intensity';
+import { intensityOpsOf } from '../../src/preprocessing/prepare';
 import { readNifti } from '../../src/synth/nifti';
 import { makeSeries } from '../../src/synth/series';
 import { startFhirServer, type TestFhirServer } from '../support/fhir-server';
@@ -117,7 +119,7 @@ describe('Orthanc study → SEG in Orthanc + FHIR DiagnosticReport (real Orthanc
     }
 
     // The decoded mask equals the model's output recomputed here: slices sorted by this test along the normal,
-    // z-scored over the volume, resized to 128², run (raw logits), argmax, resized back.
+    // normalised over the volume as the manifest says, resized to 128², run (raw logits), argmax, resized back.
     const { models } = await loadModels(path.join(ROOT, 'models'));
     const model = models.find((m) => m.manifest.id === 'brain-mask-2d');
     if (!model) throw new Error('model missing');
@@ -128,7 +130,7 @@ describe('Orthanc study → SEG in Orthanc + FHIR DiagnosticReport (real Orthanc
     const cols = Number(ordered[0]?.dataset.Columns);
     const volume = new Float32Array(ordered.length * rows * cols);
     ordered.forEach((p, k) => volume.set(decodeFrames(p).frames[0] as Float32Array, k * rows * cols));
-    zscoreInPlace(volume);
+    applyIntensity(volume, intensityOpsOf(model.manifest.preprocessing));
     const input = new Float32Array(ordered.length * 128 * 128);
     ordered.forEach((_, k) => resizeBilinear2d(volume.subarray(k * rows * cols, (k + 1) * rows * cols), rows, cols, 128, 128, input.subarray(k * 128 * 128, (k + 1) * 128 * 128)));
     const runtime = new WorkerPoolRuntime({ workers: 1, intraOpThreads: 1 });
@@ -168,11 +170,13 @@ describe('Orthanc study → SEG in Orthanc + FHIR DiagnosticReport (real Orthanc
       const imagingStudy = await fhirGet<ImagingStudy>(studyRef);
       expect(imagingStudy.identifier?.[0]).toEqual({ system: 'urn:dicom:uid', value: `urn:oid:${studyUid}` });
       expect(report.result?.length).toBeGreaterThan(0);
+      const modelVersion = models.find((m) => m.manifest.id === job.modelId)?.manifest.version;
+      expect(modelVersion).toMatch(/^\d+\.\d+\.\d+$/);
       for (const ref of report.result ?? []) {
         const obs = await fhirGet<Observation>(ref.reference as string);
         expect(obs.device?.reference).toMatch(/^Device\//);
         const device = await fhirGet<{ version?: { value?: string }[]; deviceName?: { name: string }[] }>(obs.device?.reference as string);
-        expect(device.version?.[0]?.value).toBe('1.0.0');
+        expect(device.version?.[0]?.value).toBe(modelVersion);
       }
     }
     // Whichever job wrote the ImagingStudy first, it ends up listing the SEG series and instance.
