@@ -148,9 +148,10 @@ describe('packLabelMap (one pass over the label map)', () => {
         const make = kind === 'random' ? randomLabels : blockyLabels;
         const labels = make(pixels * slices, 4, columns * 31 + rows);
         const { frames, frameOf } = presentFrames(labels, pixels, slices, 4);
-        const out = new Uint8Array(packedByteLength(frames.length, pixels));
-        packLabelMap(labels, pixels, slices, frameOf, out);
-        expect(Buffer.from(out)).toEqual(Buffer.from(naivePack(labels, pixels, frames)));
+        const length = packedByteLength(frames.length, pixels);
+        const out = new Uint8Array(length + Math.ceil(pixels / 8));
+        expect(packLabelMap(labels, pixels, slices, frameOf, out, length)).toBe(true);
+        expect(Buffer.from(out.subarray(0, length))).toEqual(Buffer.from(naivePack(labels, pixels, frames)));
       });
     }
   }
@@ -161,8 +162,23 @@ describe('packLabelMap (one pass over the label map)', () => {
     const labels = backing.subarray(1);
     labels.set(blockyLabels(pixels * 3, 3, 99));
     const { frames, frameOf } = presentFrames(labels, pixels, 3, 3);
-    const out = new Uint8Array(packedByteLength(frames.length, pixels));
-    packLabelMap(labels, pixels, 3, frameOf, out);
-    expect(Buffer.from(out)).toEqual(Buffer.from(naivePack(labels, pixels, frames)));
+    const length = packedByteLength(frames.length, pixels);
+    const out = new Uint8Array(length + pixels / 8);
+    expect(packLabelMap(labels, pixels, 3, frameOf, out, length)).toBe(true);
+    expect(Buffer.from(out.subarray(0, length))).toEqual(Buffer.from(naivePack(labels, pixels, frames)));
+  });
+
+  it.each([
+    [64, 8],
+    [63, 61],
+  ])('when a label has no frame (%ix%i), then packing says so and the frames of the others are still exact', (columns, rows) => {
+    const pixels = columns * rows;
+    const labels = blockyLabels(pixels * 4, 3, 7);
+    const { frames, frameOf } = presentFrames(labels, pixels, 4, 2); // label 3 is left without frames
+    expect(labels.includes(3)).toBe(true);
+    const length = packedByteLength(frames.length, pixels);
+    const out = new Uint8Array(length + Math.ceil(pixels / 8));
+    expect(packLabelMap(labels, pixels, 4, frameOf, out, length)).toBe(false);
+    expect(Buffer.from(out.subarray(0, length))).toEqual(Buffer.from(naivePack(labels, pixels, frames)));
   });
 });

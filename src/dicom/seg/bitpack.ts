@@ -153,10 +153,12 @@ export function forEachSetPixel(
 /**
  * Packs every BINARY frame of a label map in one pass over it: each voxel is read once and sets a bit in the frame
  * of its (slice, label), instead of each frame re-reading its slice once per segment. `frameOf[k * 256 + v]` is
- * the frame index of label v on slice k (any value for pairs that never occur); frame f starts at bit
+ * the frame index of label v on slice k, or -1 where that pair has no frame; frame f starts at bit
  * f * pixelsPerFrame of `out`, which must be zero. Where slices are whole bytes and the label map is word aligned,
  * 8 voxels are read as two 32-bit words: background groups are skipped and groups of one label write a whole
- * byte, so only the voxels on a boundary cost a step each.
+ * byte, so only the voxels on a boundary cost a step each. Voxels of a pair without a frame are written to a
+ * scratch frame at byte `strayAt` (out must hold pixelsPerFrame / 8 bytes there) and make the result false, so
+ * the caller learns of labels it did not expect without a test per voxel; true when there were none.
  */
 export function packLabelMap(
   labels: Uint8Array,
@@ -164,19 +166,20 @@ export function packLabelMap(
   slices: number,
   frameOf: Int32Array,
   out: Uint8Array,
-): void {
+  strayAt: number,
+): boolean {
   const aligned = LITTLE_ENDIAN && labels.byteOffset % 4 === 0 && pixelsPerFrame % 8 === 0;
-  if (!aligned) {
-    packLabelMapBytes(labels, pixelsPerFrame, slices, frameOf, out);
-    return;
-  }
+  if (!aligned) return packLabelMapBytes(labels, pixelsPerFrame, slices, frameOf, out);
   // Signed words: every value stays a small integer for the JIT; only equality and byte extraction are used.
   const words = new Int32Array(labels.buffer, labels.byteOffset, labels.byteLength >>> 2);
   const bytesPerFrame = pixelsPerFrame >>> 3;
   const start = new Int32Array(256);
   for (let k = 0; k < slices; k++) {
-    // Byte offset of each label's frame on this slice; only labels present on it are ever looked up.
-    for (let v = 1; v < 256; v++) start[v] = frameOf[k * 256 + v]! * bytesPerFrame;
+    // Byte offset of each label's frame on this slice (the scratch frame for labels without one).
+    for (let v = 1; v < 256; v++) {
+      const f = frameOf[k * 256 + v]!;
+      start[v] = f < 0 ? strayAt : f * bytesPerFrame;
+    }
     let w = (k * pixelsPerFrame) >>> 2;
     // Regions are mostly runs of one label: a group equal to the last whole-label group repeats its byte.
     let runWord = 0;
@@ -213,17 +216,26 @@ export function packLabelMap(
       if (v !== 0) out[start[v]! + g]! |= 128;
     }
   }
+  for (let i = strayAt, end = strayAt + bytesPerFrame; i < end; i++) if (out[i] !== 0) return false;
+  return true;
 }
 
 /** Voxel-by-voxel twin of packLabelMap for frames that do not start on a byte (odd sizes) or unaligned maps. */
-function packLabelMapBytes(labels: Uint8Array, pixelsPerFrame: number, slices: number, frameOf: Int32Array, out: Uint8Array): void {
+function packLabelMapBytes(labels: Uint8Array, pixelsPerFrame: number, slices: number, frameOf: Int32Array, out: Uint8Array): boolean {
+  let complete = true;
   for (let k = 0; k < slices; k++) {
     const base = k * pixelsPerFrame;
     for (let p = 0; p < pixelsPerFrame; p++) {
       const v = labels[base + p]!;
       if (v === 0) continue;
-      const bit = frameOf[k * 256 + v]! * pixelsPerFrame + p;
+      const f = frameOf[k * 256 + v]!;
+      if (f < 0) {
+        complete = false;
+        continue;
+      }
+      const bit = f * pixelsPerFrame + p;
       out[bit >>> 3]! |= 1 << (bit & 7);
     }
   }
+  return complete;
 }

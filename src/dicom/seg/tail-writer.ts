@@ -199,7 +199,9 @@ export interface FrameItemParts {
 export interface PixelDataWriter {
   /** Even length in bytes. */
   byteLength: number;
-  /** Fills `out` (byteLength bytes, zeroed). */
+  /** Zeroed working space the writer needs right after the value (not part of the file); 0 if none. */
+  scratchBytes: number;
+  /** Fills `out` (byteLength + scratchBytes bytes, zeroed); throws if the data cannot be encoded. */
   writeInto(out: Uint8Array): void;
 }
 
@@ -276,7 +278,8 @@ export function assemblePart10(head: Uint8Array, frames: readonly FrameItemParts
   headerInto(pixelHeader, 0, 'PixelData', 'OB', pixels.byteLength); // 1-bit pixels are OB, as are 8-bit ones here
 
   const total = head.length + sequenceHeader.length + itemsLength + SEQUENCE_END.length + pixelHeader.length + pixels.byteLength;
-  const out = new Uint8Array(total);
+  // The writer's scratch space follows the file in the same allocation; the result is a view without it.
+  const out = new Uint8Array(total + pixels.scratchBytes);
   let at = 0;
   const put = (bytes: ArrayLike<number>): void => {
     out.set(bytes, at);
@@ -296,8 +299,8 @@ export function assemblePart10(head: Uint8Array, frames: readonly FrameItemParts
   }
   put(SEQUENCE_END);
   put(pixelHeader);
-  pixels.writeInto(out.subarray(at, at + pixels.byteLength));
-  return out;
+  pixels.writeInto(out.subarray(at, at + pixels.byteLength + pixels.scratchBytes));
+  return pixels.scratchBytes === 0 ? out : out.subarray(0, total);
 }
 
 /** A long-VR element header (tag, VR, 2 reserved bytes, 4-byte length) at `at`. */

@@ -77,6 +77,6 @@ export interface Segmentation {
   numberOfFrames: number;
   /** Segment number of each frame, in frame order; 0 for LABELMAP frames, which hold every segment. */
   frameSegments: number[];
-  /** Part 10 bytes, Explicit VR Little Endian. */
+  /** Part 10 bytes, Explicit VR Little Endian (written when the SEG was built; the same array every call). */
   toPart10(): Uint8Array;
 }
