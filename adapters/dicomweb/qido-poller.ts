@@ -1,9 +1,9 @@
-import { AppError, toAppError } from '../../src/domain/errors';
+import { AppError } from '../../src/domain/errors';
 import { logHash } from '../../src/domain/identity';
 import type { StudyEvent } from '../../src/domain/study';
 import { silentLogger, type Logger } from '../../src/logging';
 import type { StudyEventSource } from '../../src/ports/study-events';
-import { isStudyProblem } from '../intake/event-failure';
+import { deliverEvent } from '../intake/event-failure';
 import { assertCronExpression, PeriodicTask } from '../intake/periodic-task';
 import type { CursorStore } from '../orthanc/cursor-store';
 import type { DicomWebAuth } from './dicomweb-adapter';
@@ -151,7 +151,7 @@ export class QidoPoller implements StudyEventSource {
           outcome.settling++;
           continue;
         }
-        if (await this.deliver({ studyInstanceUid: uid, source: 'dicomweb', receivedAt: new Date().toISOString() }, onEvent)) {
+        if (await deliverEvent({ studyInstanceUid: uid, source: 'dicomweb', receivedAt: new Date().toISOString() }, onEvent, this.logger, 'the QIDO poller')) {
           markEmitted(state, key);
           outcome.emitted++;
           await this.save(state);
@@ -170,21 +170,6 @@ export class QidoPoller implements StudyEventSource {
     return outcome;
   }
 
-  private async deliver(event: StudyEvent, onEvent: (event: StudyEvent) => Promise<void>): Promise<boolean> {
-    try {
-      await onEvent(event);
-      return true;
-    } catch (err) {
-      const e = toAppError(err);
-      const study = logHash(event.studyInstanceUid);
-      if (isStudyProblem(e)) {
-        this.logger.error({ study, code: e.code, err: e.message }, 'study cannot be turned into jobs; marked as handled');
-        return true;
-      }
-      this.logger.warn({ study, code: e.code, err: e.message }, 'could not deliver a settled study; the next poll tries again');
-      return false;
-    }
-  }
 
   private async query(from: string, offset: number): Promise<DicomJson[]> {
     const params = new URLSearchParams({ StudyDate: `${from}-`, limit: String(this.pageSize), offset: String(offset) });

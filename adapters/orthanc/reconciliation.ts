@@ -1,8 +1,7 @@
-import { AppError, toAppError } from '../../src/domain/errors';
-import { logHash } from '../../src/domain/identity';
+import { AppError } from '../../src/domain/errors';
 import type { StudyEvent } from '../../src/domain/study';
 import { silentLogger, type Logger } from '../../src/logging';
-import { isStudyProblem } from '../intake/event-failure';
+import { deliverEvent } from '../intake/event-failure';
 import type { CursorStore } from './cursor-store';
 import { OrthancRest, type OrthancConnection } from './orthanc-rest';
 
@@ -124,7 +123,7 @@ export class OrthancReconciliation {
         }
         const uid = study.MainDicomTags?.StudyInstanceUID;
         if (!uid) continue;
-        if (await this.deliver({ studyInstanceUid: uid, source: 'orthanc', sourceRef: study.ID, receivedAt: new Date().toISOString() }, onEvent)) {
+        if (await deliverEvent({ studyInstanceUid: uid, source: 'orthanc', sourceRef: study.ID, receivedAt: new Date().toISOString() }, onEvent, this.logger, 'the reconciliation sweep')) {
           outcome.emitted++;
         } else {
           outcome.failed++;
@@ -148,23 +147,6 @@ export class OrthancReconciliation {
     }
     this.logger.info({ ...outcome, firstRun }, 'Orthanc reconciliation sweep done');
     return outcome;
-  }
-
-  /** true when onEvent resolved, or when the study itself cannot be processed (logged; a retry cannot help). */
-  private async deliver(event: StudyEvent, onEvent: (event: StudyEvent) => Promise<void>): Promise<boolean> {
-    try {
-      await onEvent(event);
-      return true;
-    } catch (err) {
-      const e = toAppError(err);
-      const study = logHash(event.studyInstanceUid);
-      if (isStudyProblem(e)) {
-        this.logger.error({ study, code: e.code, err: e.message }, 'study cannot be turned into jobs; skipped by the sweep');
-        return true;
-      }
-      this.logger.warn({ study, code: e.code, err: e.message }, 'sweep could not deliver a study; the next sweep tries again');
-      return false;
-    }
   }
 
   private async countStudies(): Promise<number> {
