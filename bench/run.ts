@@ -15,8 +15,8 @@ interface BenchScript {
 }
 
 const SCRIPTS: BenchScript[] = [
-  { file: 'seg-pack.js', title: 'DICOM SEG encoding', what: 'Bit packing throughput and a whole SEG build (issue #4 adds the dcmjs comparison).' },
-  { file: 'seg-vs-dcmjs.js', title: 'SEG build vs dcmjs', what: 'Source Part 10 files + 5-segment label map to SEG bytes, ours against dcmjs 0.51 (Cornerstone adapter generateSegmentation), each encoder in its own process for peak RSS, both SEGs decoded and compared voxel by voxel. Targets: ≥ 20× faster, encoder memory ≤ label map + 2× SEG.' },
+  { file: 'seg-pack.js', title: 'DICOM SEG encoding', what: 'Bit packing throughput: the one-pass packer the encoder uses and the frame-by-frame one, and a whole SEG build. Target ≥ 1 Gvox/s.' },
+  { file: 'seg-vs-dcmjs.js', title: 'SEG build vs dcmjs', what: 'Source Part 10 files + 5-segment label map to SEG bytes, ours against dcmjs 0.51 (Cornerstone adapter generateSegmentation), each encoder in its own process for peak RSS (3 interleaved runs, medians), both SEGs decoded and compared voxel by voxel. Targets: ≥ 20× faster, encoder memory ≤ label map + 2× SEG.' },
   { file: 'preprocess.js', title: 'Preprocessing passes vs memory copy', what: 'Each elementwise intensity pass over a 512×512×300 float32 volume, timed beside a plain copy of the same array.' },
   { file: 'decode-vs-dcmtk.js', title: 'Lossless decode vs reference decoders', what: 'Our decoders against DCMTK (JPEG-LS) and OpenJPEG (JPEG 2000) on the same files, one core each. Target ratio ≥ 0.5.' },
   { file: 'event-loop-lag.js', title: 'Event-loop lag during 3D inference', what: 'monitorEventLoopDelay p99 while a sliding-window inference runs in a worker thread, and the same inference on the main thread. Target p99 ≤ 50 ms (worker).' },
