@@ -15,9 +15,9 @@ def conv_block(cin: int, cout: int) -> nn.Sequential:
 
 
 class BrainMaskUNet(nn.Module):
-    """Small 2D U-Net: [N,1,128,128] -> logits [N,2,128,128] (channel 1 = brain)."""
+    """Small 2D U-Net: [N,1,128,128] -> logits [N,classes,128,128] (channel 1 = brain with the default 2 classes)."""
 
-    def __init__(self, widths=(8, 16, 32, 48)):
+    def __init__(self, widths=(8, 16, 32, 48), classes: int = 2):
         super().__init__()
         w1, w2, w3, w4 = widths
         self.enc1 = conv_block(1, w1)
@@ -29,13 +29,41 @@ class BrainMaskUNet(nn.Module):
         self.dec3 = conv_block(w4 + w3, w3)
         self.dec2 = conv_block(w3 + w2, w2)
         self.dec1 = conv_block(w2 + w1, w1)
-        self.head = nn.Conv2d(w1, 2, 1)
+        self.head = nn.Conv2d(w1, classes, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         e1 = self.enc1(x)
         e2 = self.enc2(self.pool(e1))
         e3 = self.enc3(self.pool(e2))
         b = self.bottom(self.pool(e3))
+        d3 = self.dec3(torch.cat([self.up(b), e3], dim=1))
+        d2 = self.dec2(torch.cat([self.up(d3), e2], dim=1))
+        d1 = self.dec1(torch.cat([self.up(d2), e1], dim=1))
+        return self.head(d1)
+
+
+class BrainLobesUNet(BrainMaskUNet):
+    """BrainMaskUNet with a context branch at the bottom (two more poolings, to 1/32 resolution, conv blocks, then
+    upsampled and added residually): which lobe a pixel belongs to depends on where it sits in the whole head, which
+    the plain U-Net's 68-pixel receptive field does not see. The branch's last conv starts at zero, so a fresh model
+    computes exactly what the brain-mask weights it is initialised from compute."""
+
+    def __init__(self, classes: int = 6):
+        super().__init__(classes=classes)
+        w = self.bottom[3].out_channels
+        last = nn.Conv2d(w, w, 1)
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+        self.context = nn.Sequential(
+            nn.MaxPool2d(2), conv_block(w, w), nn.MaxPool2d(2), conv_block(w, w), nn.Upsample(scale_factor=4, mode="nearest"), last
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        e1 = self.enc1(x)
+        e2 = self.enc2(self.pool(e1))
+        e3 = self.enc3(self.pool(e2))
+        b = self.bottom(self.pool(e3))
+        b = b + self.context(b)
         d3 = self.dec3(torch.cat([self.up(b), e3], dim=1))
         d2 = self.dec2(torch.cat([self.up(d3), e2], dim=1))
         d1 = self.dec1(torch.cat([self.up(d2), e1], dim=1))
@@ -63,6 +91,8 @@ class PlaneClassifier(nn.Module):
 def build(model_id: str) -> nn.Module:
     if model_id == "brain-mask-2d":
         return BrainMaskUNet()
+    if model_id == "brain-lobes-2d":
+        return BrainLobesUNet()
     if model_id == "mr-plane-classifier":
         return PlaneClassifier()
     raise ValueError(f"unknown model id {model_id}")

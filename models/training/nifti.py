@@ -124,6 +124,25 @@ def read_nifti(path: str) -> NiftiImage:
     return NiftiImage(data=data, affine=affine, pixdim=tuple(pixdim), affine_source=source)
 
 
+def write_uint8_like(path: str, data: np.ndarray, template_path: str) -> None:
+    """Writes `data` as a gzipped single-file uint8 NIfTI-1 on the grid of `template_path` (its header is kept for
+    dims, pixdim, sform and qform; datatype, scaling and data offset are rewritten). Little-endian templates only."""
+    opener = gzip.open if template_path.endswith(".gz") else open
+    with opener(template_path, "rb") as f:
+        header = bytearray(f.read(348))
+    h = parse_header(bytes(header))
+    if h["endian"] != "<":
+        raise ValueError("template must be little-endian")
+    if tuple(int(n) for n in h["dim"][1:4]) != data.shape:
+        raise ValueError(f"data shape {data.shape} differs from the template's")
+    struct.pack_into("<hh", header, 70, 2, 8)  # datatype uint8, bitpix 8
+    struct.pack_into("<fff", header, 108, 352.0, 1.0, 0.0)  # vox_offset, scl_slope, scl_inter
+    struct.pack_into("<ff", header, 124, float(data.max()), 0.0)  # cal_max, cal_min
+    body = np.asarray(data, dtype=np.uint8).tobytes(order="F")
+    with gzip.GzipFile(path, "wb", compresslevel=9, mtime=0) as f:  # mtime 0: byte-identical reruns
+        f.write(bytes(header) + b"\x00" * 4 + body)
+
+
 if __name__ == "__main__":
     import sys
 

@@ -1,8 +1,8 @@
 """PyTorch reference output for a committed model, used by the TypeScript tests to check the ONNX export.
 
 Usage: torch_reference.py <model-id> <input.f32> <N,C,H,W> <output.f32>
-Reads raw little-endian float32 input, runs the model code from nets.py with models/<id>/weights.pt in eval mode,
-and writes the raw little-endian float32 output.
+Reads raw little-endian float32 input, runs the model code from nets.py with models/<id>/weights.pt (or
+models/optional/<id>/weights.pt) in eval mode, and writes the raw little-endian float32 output.
 """
 import os
 import sys
@@ -20,7 +20,10 @@ def main(model_id: str, input_path: str, shape: str, output_path: str) -> None:
     dims = [int(d) for d in shape.split(",")]
     x = np.fromfile(input_path, dtype="<f4").reshape(dims)
     model = build(model_id)
-    model.load_state_dict(torch.load(os.path.join(REPO_MODELS, model_id, "weights.pt"), map_location="cpu"))
+    weights = os.path.join(REPO_MODELS, model_id, "weights.pt")
+    if not os.path.exists(weights):  # models not loaded by default live in models/optional/
+        weights = os.path.join(REPO_MODELS, "optional", model_id, "weights.pt")
+    model.load_state_dict(torch.load(weights, map_location="cpu"))
     model.eval()
     with torch.no_grad():
         y = model(torch.from_numpy(x)).numpy().astype("<f4")

@@ -97,7 +97,9 @@ def random_tilt(rng) -> tuple:
             return angles
 
 
-def make_sample(data: Colin27, rng):
+def make_image_sample(data: Colin27, rng):
+    """One augmented, preprocessed 128 x 128 slice and the LPS points [rows, columns, 3] it was cut at (labels for
+    the same slice are sampled at those points by the caller, then resized to SIZE)."""
     base = ("axial", "sagittal", "coronal")[rng.choice(3, p=[0.4, 0.3, 0.3])]
     rot = rotation_matrix(*random_tilt(rng))
     row, col = (rot @ np.array(v) for v in BASE_PLANES[base])
@@ -115,7 +117,6 @@ def make_sample(data: Colin27, rng):
     if rng.rand() < 0.3:  # thick slice: partial volume across the normal
         d = rng.uniform(0.5, 1.5)
         raw = (raw + data.t1.sample(pts + d * grid.normal) + data.t1.sample(pts - d * grid.normal)) / 3
-    mask = data.mask.sample(pts)
     g = float(np.exp(rng.uniform(-0.3, 0.3)))
     raw = data.gamma(raw, g)
     stats = data.gamma(data.nonzero_sample, g)
@@ -124,11 +125,15 @@ def make_sample(data: Colin27, rng):
         b = rng.uniform(-0.25, 0.25, 3)
         raw = raw * np.exp(b[0] * u + b[1] * v + b[2] * u * v)
     x = resize(zscore_nonzero(raw, stats.mean(), stats.std()), SIZE)
-    y = (resize(mask, SIZE) > 0.5).long()
     x = x * float(rng.uniform(0.9, 1.1)) + float(rng.uniform(-0.1, 0.1))
     if rng.rand() < 0.5:
         x = x + float(rng.uniform(0.0, 0.08)) * torch.from_numpy(rng.randn(SIZE, SIZE).astype(np.float32))
-    return x, y
+    return x, pts
+
+
+def make_sample(data: Colin27, rng):
+    x, pts = make_image_sample(data, rng)
+    return x, (resize(data.mask.sample(pts), SIZE) > 0.5).long()
 
 
 def sample_batch(data, rng, n):
@@ -152,17 +157,17 @@ def nearest_back(labels: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return labels[yy][:, xx]
 
 
-def predict_series(model, data: Colin27, base, tilt, pixel, spacing):
-    """Emulates the service's 2D path on a whole series of the given geometry; returns (prediction, truth)."""
+def predict_series_labels(model, data: Colin27, base, tilt, pixel, spacing):
+    """Emulates the service's 2D path on a whole series of the given geometry; returns (label map [slices, rows,
+    columns], the LPS points of its voxels, grid)."""
     rot = rotation_matrix(*tilt)
     row, col = (rot @ np.array(v) for v in BASE_PLANES[base])
     grid = plan_grid(data.t1.corners_lps, row, col, pixel, pixel, spacing)
     pts = np.stack([grid.slice_points(k) for k in range(grid.slices)])
     raw = np.round(data.t1.sample(pts))  # makeSeries stores integers
-    truth = data.mask.sample(pts, mode="nearest") > 0.5
     nz = raw[raw != 0]
     vol = zscore_nonzero(raw, nz.mean(), nz.std())
-    pred = np.zeros(raw.shape, dtype=bool)
+    pred = np.zeros(raw.shape, dtype=np.int64)
     model.eval()
     with torch.no_grad():
         for start in range(0, grid.slices, 32):
@@ -170,8 +175,14 @@ def predict_series(model, data: Colin27, base, tilt, pixel, spacing):
             x = F.interpolate(torch.from_numpy(chunk)[:, None], size=(SIZE, SIZE), mode="bilinear", align_corners=False)
             labels = model(x).argmax(dim=1).numpy()
             for b, lab in enumerate(labels):
-                pred[start + b] = nearest_back(lab, grid.rows, grid.columns) == 1
-    return pred, truth, grid
+                pred[start + b] = nearest_back(lab, grid.rows, grid.columns)
+    return pred, pts, grid
+
+
+def predict_series(model, data: Colin27, base, tilt, pixel, spacing):
+    """Brain mask prediction and truth (ch2bet > 0, nearest) on a whole series; returns (prediction, truth, grid)."""
+    labels, pts, grid = predict_series_labels(model, data, base, tilt, pixel, spacing)
+    return labels == 1, data.mask.sample(pts, mode="nearest") > 0.5, grid
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:

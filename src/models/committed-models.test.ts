@@ -7,6 +7,8 @@ import { loadModels } from './registry';
 import type { LoadedModel } from '../domain/manifest';
 
 const MODELS_DIR = path.resolve(__dirname, '../../models');
+/** Models that are not loaded by default (select them with `--models models/optional`). */
+const OPTIONAL_MODELS_DIR = path.join(MODELS_DIR, 'optional');
 const PYTHON = '/usr/bin/python3';
 const REFERENCE_SCRIPT = path.join(MODELS_DIR, 'training', 'torch_reference.py');
 
@@ -89,22 +91,30 @@ function expectedOutputDims(model: LoadedModel, input: number[]): number[] {
 
 describe('committed models', () => {
   let models: LoadedModel[] = [];
+  let optionalModels: LoadedModel[] = [];
   const hasTorch = torchAvailable();
 
   beforeAll(async () => {
     const result = await loadModels(MODELS_DIR);
     expect(result.errors).toEqual([]);
     models = result.models;
+    const optional = await loadModels(OPTIONAL_MODELS_DIR);
+    expect(optional.errors).toEqual([]);
+    optionalModels = optional.models;
   });
 
   it('when the models folder is loaded, then both reference models are there', () => {
     expect(models.map((m) => m.manifest.id).sort()).toEqual(['brain-mask-2d', 'mr-plane-classifier']);
   });
 
-  it.each(['brain-mask-2d', 'mr-plane-classifier'])(
+  it('when models/optional is loaded, then it holds the lobe parcellation model, which the default folder does not load', () => {
+    expect(optionalModels.map((m) => m.manifest.id)).toEqual(['brain-lobes-2d']);
+  });
+
+  it.each(['brain-mask-2d', 'mr-plane-classifier', 'brain-lobes-2d'])(
     'when %s runs in onnxruntime on a known input, then the output shape matches the manifest and PyTorch agrees',
     async (id) => {
-      const model = models.find((m) => m.manifest.id === id);
+      const model = [...models, ...optionalModels].find((m) => m.manifest.id === id);
       if (!model) throw new Error(`model ${id} not loaded`);
       const dims = inputDims(model);
       const input = knownInput(dims);
