@@ -37,7 +37,7 @@ from train_brain_mask import HELD_OUT, HELD_OUT_BAND, SIZE, Colin27, make_image_
 
 MODEL_ID = "brain-lobes-2d"
 SEED = 20241124
-STEPS = int(os.environ.get("STEPS", "900"))
+STEPS = int(os.environ.get("STEPS", "1300"))
 BATCH = 16
 FILL_STEPS = 12
 AAL_PATH = os.path.join(TEMPLATES, "aal.nii.gz")

@@ -22,10 +22,11 @@ const MODEL_DIR = path.join(OPTIONAL_MODELS, 'brain-lobes-2d');
 const CH2 = '/usr/share/mricron/templates/ch2.nii.gz';
 const MODEL_ID = 'brain-lobes-2d';
 /**
- * Measured 0.748 through this pipeline (0.745 in the training script's emulation, metrics.json): the threshold is
- * measured − 0.05, so a retrained model may differ a little but a broken one (wrong labels, codes or geometry) fails.
+ * Measured 0.806 through this pipeline (0.804 in the training script's emulation, metrics.json): the threshold is
+ * measured − 0.05 rounded down, so a retrained model may differ a little but a broken one (wrong labels, codes or
+ * geometry) fails.
  */
-const MIN_MEAN_DICE = 0.69;
+const MIN_MEAN_DICE = 0.75;
 
 const HELD_OUT: SeriesGeometryOptions = { plane: 'axial', rotationDegrees: [20, 20, 0] as Vec3, spacingMm: 2 };
 
@@ -56,7 +57,7 @@ describe('brain lobe parcellation on a held-out double-oblique 2 mm series', () 
   const work = mkdtempSync(path.join(tmpdir(), 'lobes-'));
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it('when the series runs through the CLI pipeline, then the SEG has one segment per lobe with the manifest codes and a mean Dice ≥ 0.69', async () => {
+  it('when the series runs through the CLI pipeline, then the SEG has one segment per lobe with the manifest codes and a mean Dice ≥ 0.75', async () => {
     const manifest = JSON.parse(readFileSync(path.join(MODEL_DIR, 'manifest.json'), 'utf8')) as { segments: ManifestSegment[] };
     const t1 = readNifti(readFileSync(CH2));
     const files = makeSeries(t1, {
