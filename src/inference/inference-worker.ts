@@ -83,7 +83,7 @@ function reduced(data: Float32Array, dims: number[], reduce: 'none' | 'argmax-ch
   return { type: 'uint8', dims: r.dims, data: r.data };
 }
 
-async function handle(req: WorkerRequest): Promise<void> {
+async function handle(req: Exclude<WorkerRequest, { type: 'close' }>): Promise<void> {
   try {
     if (req.type === 'load') {
       const existing = sessions.get(req.modelId);
@@ -156,6 +156,27 @@ async function handle(req: WorkerRequest): Promise<void> {
   }
 }
 
+/** Requests being handled; close waits for them, because native work ending in a torn-down thread aborts the process. */
+let inFlight = 0;
+const whenIdle: (() => void)[] = [];
+
+async function close(id: number): Promise<void> {
+  if (inFlight > 0) await new Promise<void>((resolve) => whenIdle.push(resolve));
+  for (const loaded of sessions.values()) await loaded.session.release().catch(() => undefined);
+  sessions.clear();
+  reply({ id, ok: true });
+  // Nothing keeps the thread alive once its port is closed: it ends by itself, with no native call pending.
+  parentPort?.close();
+}
+
 parentPort?.on('message', (req: WorkerRequest) => {
-  void handle(req);
+  if (req.type === 'close') {
+    void close(req.id);
+    return;
+  }
+  inFlight++;
+  void handle(req).finally(() => {
+    inFlight--;
+    if (inFlight === 0) for (const resolve of whenIdle.splice(0)) resolve();
+  });
 });

@@ -57,3 +57,21 @@ describe('WorkerPoolRuntime', () => {
     await expect(runtime.run('unknown', { type: 'float32', dims: [1], data: new Float32Array(1) })).rejects.toMatchObject({ code: 'MODEL_INVALID' });
   });
 });
+
+describe('WorkerPoolRuntime.close', () => {
+  it('when runs are in flight, then close lets them finish and every worker ends by itself (no terminate)', async () => {
+    const { models } = await loadModels(MODELS);
+    const model = models.find((x) => x.manifest.id === 'brain-mask-2d');
+    if (!model) throw new Error('brain-mask-2d model missing');
+    const warnings: string[] = [];
+    const logger = { warn: (_o: unknown, msg: string) => warnings.push(msg), info: () => undefined, debug: () => undefined, error: () => undefined, child: () => logger };
+    const runtime = new WorkerPoolRuntime({ workers: 2, intraOpThreads: 1, logger: logger as never });
+    await runtime.load(model);
+    const runs = [1, 2, 3].map((seed) => runtime.run('brain-mask-2d', { type: 'float32', dims: [4, 1, 128, 128], data: lcg(4 * 128 * 128, seed) }));
+    const closing = runtime.close(20_000);
+    const outs = await Promise.all(runs);
+    await closing;
+    expect(outs.map((o) => o.dims)).toEqual(Array(3).fill([4, 2, 128, 128]));
+    expect(warnings).toEqual([]); // the terminate() fallback was never needed
+  }, 60_000);
+});

@@ -152,8 +152,29 @@ export class WorkerPoolRuntime implements ModelRuntime {
     return [...this.models.keys()];
   }
 
-  async close(): Promise<void> {
+  /**
+   * Closes every worker gracefully: each finishes its runs in flight, releases its sessions and ends by itself.
+   * worker.terminate() during a native onnxruntime call aborts the whole process (Napi::Error → std::terminate), so
+   * it is only the last resort for a worker that has not ended within graceMs.
+   */
+  async close(graceMs = 30_000): Promise<void> {
     this.closed = true;
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    await Promise.all(this.slots.map((slot) => this.closeSlot(slot, graceMs)));
+  }
+
+  private async closeSlot(slot: Slot, graceMs: number): Promise<void> {
+    if (slot.worker.threadId < 0) return; // already ended
+    const ended = new Promise<void>((resolve) => slot.worker.once('exit', () => resolve()));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
+    const graceful = this.request(slot, { type: 'close', id: this.nextId++ })
+      .catch(() => undefined)
+      .then(() => ended);
+    const outcome = await Promise.race([graceful, timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.log.warn({ graceMs }, 'inference worker did not end after close; terminating it');
+      await slot.worker.terminate();
+    }
   }
 }

@@ -31,7 +31,9 @@ export type WorkerRequest =
   | { type: 'run'; id: number; modelId: string; input: TensorData; reduce: Reduction }
   /** Sliding-window inference tiled inside the worker; input [C, D, H, W], output [K, D, H, W] or labels [D, H, W]. */
   | { type: 'run-window'; id: number; modelId: string; input: TensorData; window: SlidingWindow; reduce: Reduction }
-  | { type: 'unload'; id: number; modelId: string };
+  | { type: 'unload'; id: number; modelId: string }
+  /** Finish the requests in flight, release every session, answer, then let the thread end by itself. */
+  | { type: 'close'; id: number };
 
 export type WorkerResponse =
   | {
