@@ -2,30 +2,18 @@
  * The C-STORE SCP against DCMTK's real clients (echoscu, storescu): association policy, storage as received
  * (compressed too), and nothing kept for refused associations.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { DEFAULT_STORE_TRANSFER_SYNTAXES, DimseStoreScp } from '../../adapters/push/dimse-scp';
 import { ReceivedStore } from '../../adapters/push/received-store';
 import { decodeFrames, loadPixelCodecs } from '../../src/dicom/decode';
 import { readPart10, str } from '../../src/dicom/part10';
 import { silentLogger } from '../../src/logging';
+import { dcmtk } from '../support/dcmtk';
 
-const run = promisify(execFile);
 const SAMPLE_DIR = path.join(__dirname, '..', 'fixtures', 'sample-mr', 'dicom');
 const samplePath = (i: number): string => path.join(SAMPLE_DIR, `IM${String(i).padStart(4, '0')}.dcm`);
-
-async function dcmtk(tool: string, args: string[]): Promise<{ code: number; output: string }> {
-  try {
-    const r = await run(tool, args, { timeout: 30_000 });
-    return { code: 0, output: r.stdout + r.stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-  }
-}
 
 describe('C-STORE SCP with DCMTK clients', () => {
   let root: string;

@@ -4,32 +4,20 @@
  * and a DiagnosticReport per model; the received files are removed after success and kept after a failure; a
  * re-sent identical study creates no new job; a calling AE title not on the list is refused.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { readPart10, str } from '../../src/dicom/part10';
 import type { Job } from '../../src/domain/job';
 import { freePort, startServiceProcess, waitFor, type ServiceProcess } from '../support/service-process';
+import { dcmtk } from '../support/dcmtk';
 
-const run = promisify(execFile);
 const ROOT = path.join(__dirname, '..', '..');
 const SAMPLE_DIR = path.join(ROOT, 'test', 'fixtures', 'sample-mr', 'dicom');
 /** 16 contiguous slices: the brain-mask model's minSlices, so both reference models run. */
 const slicePaths = (from: number): string[] => Array.from({ length: 16 }, (_, i) => path.join(SAMPLE_DIR, `IM${String(from + i).padStart(4, '0')}.dcm`));
 const uidOf = (file: string, keyword: string): string => str(readPart10(readFileSync(file)).dataset, keyword) as string;
-
-async function dcmtk(tool: string, args: string[]): Promise<{ code: number; output: string }> {
-  try {
-    const r = await run(tool, args, { timeout: 30_000 });
-    return { code: 0, output: r.stdout + r.stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-  }
-}
 
 /** Copies of sample slices as a new study (new Study/Series/SOP Instance UIDs); optionally one slice in another frame of reference. */
 async function newStudy(from: number, studyUid: string, options: { oddFrameOfReference?: boolean } = {}): Promise<string[]> {
