@@ -4,6 +4,7 @@ import { studyIdentifier } from '../../src/fhir/identifiers';
 import type { FhirSink, StudyReports } from '../../src/ports/fhir-sink';
 import { fhirCallError } from './fhir-errors';
 import { KeyedMutex } from './keyed-mutex';
+import { relativeReference } from '../../src/fhir/references';
 
 type FhirKit = typeof import('fhir-kit-client', { with: { 'resolution-mode': 'import' } });
 type Client = InstanceType<FhirKit['Client']>;
@@ -26,12 +27,6 @@ let fhirKit: Promise<FhirKit> | undefined;
 function loadFhirKit(): Promise<FhirKit> {
   fhirKit ??= import('fhir-kit-client');
   return fhirKit;
-}
-
-/** Matches "ImagingStudy/123", "https://x/fhir/ImagingStudy/123" and ".../ImagingStudy/123/_history/2". */
-function referenceKey(reference: string | undefined): string | undefined {
-  const m = /(?:^|\/)([A-Z][A-Za-z]+\/[^/]+?)(?:\/_history\/[^/]+)?$/.exec(reference ?? '');
-  return m?.[1];
 }
 
 /** Writes result bundles to (and reads reports from) any FHIR R4 server through fhir-kit-client. */
@@ -107,16 +102,16 @@ export class FhirClientSink implements FhirSink {
     const reports: DiagnosticReport[] = [];
     const observations = new Map<string, Observation>();
     for (const study of studies.matches as ImagingStudy[]) {
-      const subject = referenceKey(study.subject?.reference);
+      const subject = relativeReference(study.subject?.reference);
       if (!subject || !study.id) continue;
       const studyKey = `ImagingStudy/${study.id}`;
       const found = await this.searchAll('DiagnosticReport', { subject, _include: 'DiagnosticReport:result' });
       const included = new Map(found.included.map((r) => [`${r.resourceType}/${r.id}`, r]));
       for (const report of found.matches as DiagnosticReport[]) {
-        if (!report.imagingStudy?.some((ref) => referenceKey(ref.reference) === studyKey)) continue;
+        if (!report.imagingStudy?.some((ref) => relativeReference(ref.reference) === studyKey)) continue;
         reports.push(report);
         for (const result of report.result ?? []) {
-          const key = referenceKey(result.reference);
+          const key = relativeReference(result.reference);
           const observation = key ? included.get(key) : undefined;
           if (key && observation?.resourceType === 'Observation') observations.set(key, observation);
         }

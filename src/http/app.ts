@@ -9,6 +9,7 @@ import type { JobStore } from '../ports/job-store';
 import type { RouteRule } from '../routing/route-rules';
 import { errorHandler, notFound } from './error-handler';
 import { routeDryRunRouter } from './route-dry-run';
+import { relativeReference } from '../fhir/references';
 
 export interface ReadinessCheck {
   name: string;
@@ -52,7 +53,7 @@ async function withTimeout(p: Promise<void>, ms: number): Promise<void> {
 function currentOnly(found: StudyReports, includeWithdrawn: boolean): StudyReports {
   if (includeWithdrawn) return found;
   const reports = found.reports.filter((r) => r.status !== 'entered-in-error');
-  const referenced = new Set(reports.flatMap((r) => (r.result ?? []).map((ref) => ref.reference?.split('/').slice(-2).join('/'))));
+  const referenced = new Set(reports.flatMap((r) => (r.result ?? []).map((ref) => relativeReference(ref.reference))));
   return { reports, observations: found.observations.filter((o) => referenced.has(`Observation/${o.id}`)) };
 }
 

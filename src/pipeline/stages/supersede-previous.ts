@@ -5,6 +5,7 @@ import { STAGES } from '../../domain/job';
 import { resultLineage, type LineageOutputs, type LineageResult } from '../../domain/lineage';
 import { imagingStudyWithoutSeries, reportWithReplacesLink, retiredObservation, retiredReport } from '../../fhir/supersede';
 import type { JobContext } from '../context';
+import { relativeReference } from '../../fhir/references';
 
 /**
  * The supersede policy (docs/decisions/0009-supersede-policy.md). Jobs of one result lineage (study + series +
@@ -124,10 +125,4 @@ async function retireResult(ctx: JobContext, old: LineageResult, current: Lineag
       ctx.log.warn({ seg: logHash(segSopInstanceUid) }, 'the store cannot delete instances: the superseded SEG stays in the PACS');
     }
   }
-}
-
-/** "Observation/1", "http://server/fhir/Observation/1/_history/2" → "Observation/1". */
-function relativeReference(reference: string | undefined): string | undefined {
-  const m = /(?:^|\/)([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(reference ?? '');
-  return m?.[1];
 }
