@@ -88,6 +88,11 @@ function sourceImageItem(source: SliceSource): NaturalDataset {
   return item;
 }
 
+/** Dimension Index Values of a frame: (segment number, slice) or, for LABELMAP frames, (slice); 1-based. */
+export function dimensionIndexValues(frame: FrameContent): number[] {
+  return frame.segmentNumber === undefined ? [frame.sliceIndex + 1] : [frame.segmentNumber, frame.sliceIndex + 1];
+}
+
 /** One Per-Frame Functional Groups item: derivation, dimension index values, position, segment. */
 export function perFrameFunctionalGroups(frame: FrameContent): NaturalDataset {
   const position: Vec3 = frame.source.imagePositionPatient;
@@ -100,8 +105,7 @@ export function perFrameFunctionalGroups(frame: FrameContent): NaturalDataset {
     ],
     FrameContentSequence: [
       {
-        DimensionIndexValues:
-          frame.segmentNumber === undefined ? [frame.sliceIndex + 1] : [frame.segmentNumber, frame.sliceIndex + 1],
+        DimensionIndexValues: dimensionIndexValues(frame),
       },
     ],
     PlanePositionSequence: [{ ImagePositionPatient: [...position] }],

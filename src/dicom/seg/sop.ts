@@ -12,6 +12,7 @@ import { IMPLEMENTATION, writePart10 } from '../part10';
 import { packedByteLength, packLabelMap } from './bitpack';
 import { assemblePart10, endsBeforeTail, withDecimalStrings, writeHeaderWithInstanceList, type FrameItemParts, type PixelDataWriter } from './tail-writer';
 import {
+  dimensionIndexValues,
   dimensions,
   perFrameFunctionalGroups,
   referencedSeries,
@@ -148,7 +149,7 @@ function toPart10(header: NaturalDataset, frames: readonly FrameContent[], pixel
   const parts: FrameItemParts[] = frames.map((frame) => ({
     sliceIndex: frame.sliceIndex,
     segmentNumber: frame.segmentNumber,
-    dimensionIndexValues: frame.segmentNumber === undefined ? [frame.sliceIndex + 1] : [frame.segmentNumber, frame.sliceIndex + 1],
+    dimensionIndexValues: dimensionIndexValues(frame),
     item: () => perFrameFunctionalGroups(frame),
   }));
   const head = writeHeaderWithInstanceList(withDecimalStrings(header), (ds) => writePart10(ds, IMPLEMENTATION));
