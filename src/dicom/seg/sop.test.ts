@@ -273,6 +273,23 @@ describe('buildSegmentation', () => {
     expect(seg.numberOfFrames).toBe(18);
   });
 
+  test('when there are more segments than the native presence search takes (20), then the full scan gives the same round trip and refusals', () => {
+    const many = Array.from({ length: 20 }, (_, s) => ({ ...SEGMENTS[0]!, labelValue: s + 1, label: `Structure ${s + 1}` }));
+    const data = new Uint8Array(PIXELS * 6);
+    let x = 777;
+    for (let i = 0; i < data.length; i++) {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      data[i] = x % 3 === 0 ? 0 : (x % 20) + 1;
+    }
+    const seg = buildSegmentation(options(data, { segments: many }));
+    const decoded = decodeSegmentation(readPart10(seg.toPart10()).dataset, { rows: ROWS, columns: COLUMNS, slices: slices(6) });
+    expect(Buffer.from(decoded.labelMap).equals(Buffer.from(data))).toBe(true);
+    const pairs = new Set(Array.from(data, (v, i) => (v === 0 ? -1 : Math.floor(i / PIXELS) * 256 + v)).filter((p) => p >= 0));
+    expect(seg.numberOfFrames).toBe(pairs.size); // one frame per (segment, slice) that has voxels
+    data[5] = 31;
+    expect(() => buildSegmentation(options(data, { segments: many }))).toThrow(/without a segment definition: 31/);
+  });
+
   test('when nothing is segmented, then one all-zero frame of segment 1 on the first slice is written', () => {
     const seg = buildSegmentation(options(new Uint8Array(PIXELS * 5)));
     expect(seg.numberOfFrames).toBe(1);

@@ -247,11 +247,17 @@ function binaryFrames(options: SegOptions, labelMap: LabelMap): EncodedFrames {
       writeInto(out) {
         if (packLabelMap(labelMap.data, pixelsPerFrame, labelMap.slices, frameOf, out, byteLength)) return;
         // Error path only: name the offending labels.
-        throw undefinedLabelsError(undefinedLabels(scanLabels(labelMap.data, pixelsPerFrame, labelMap.slices), labelMap.slices, defined));
+        throw labelsWithoutSegmentError(labelMap, defined);
       },
     },
     attributes: { SegmentationType: SegmentationType.BINARY, BitsAllocated: 1, BitsStored: 1, HighBit: 0 },
   };
+}
+
+/** Error path of the one-pass writers: a full scan names the labels that have no segment. */
+function labelsWithoutSegmentError(labelMap: LabelMap, defined: ReadonlySet<number>): AppError {
+  const present = scanLabels(labelMap.data, labelMap.rows * labelMap.columns, labelMap.slices);
+  return undefinedLabelsError(undefinedLabels(present, labelMap.slices, defined));
 }
 
 function undefinedLabelsError(labels: number[]): AppError {
@@ -283,8 +289,7 @@ function labelMapFrames(options: SegOptions, labelMap: LabelMap): EncodedFrames 
           if (segmentNumber === 0 && data[i] !== 0) unmapped = true;
         }
         if (!unmapped) return;
-        const defined = new Set(options.segments.map((s) => s.labelValue));
-        throw undefinedLabelsError(undefinedLabels(scanLabels(data, labelMap.rows * labelMap.columns, labelMap.slices), labelMap.slices, defined));
+        throw labelsWithoutSegmentError(labelMap, new Set(options.segments.map((s) => s.labelValue)));
       },
     },
     attributes: {
