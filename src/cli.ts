@@ -10,6 +10,7 @@ import { AppError, toAppError } from './domain/errors';
 import type { Job } from './domain/job';
 import { WorkerPoolRuntime } from './inference/worker-pool';
 import { createLogger } from './logging';
+import { jobsCommand, JOBS_USAGE } from './jobs-command';
 import { serve } from './main';
 import { modelsValidateCommand } from './models/registry';
 import { JobRunner } from './pipeline/job-runner';
@@ -26,6 +27,7 @@ const USAGE = `usage:
   clinical-ai route --input DIR [--models DIR] [--config FILE] [--source NAME] [--calling-ae AET]
       dry-run: which models would run on which series, and why not; one JSON report per study on stdout
   clinical-ai models validate [--models DIR]     check every manifest, model file and digest
+${JOBS_USAGE}
   clinical-ai demo                          run the bundled sample MR study through the bundled models`;
 
 /** Package root (where models/ and test/fixtures/ live), from dist/src or src. */
@@ -204,6 +206,10 @@ export async function main(argv: string[]): Promise<number> {
         return await modelsValidateCommand(flags.get('models') ?? cliConfig(flags).modelsDir, (l) => console.log(l));
       case 'demo':
         return await demoCommand();
+      case 'jobs': {
+        const file = flags.get('config');
+        return await jobsCommand(rest[0], flags, loadConfig(file ? { file } : {}), (l) => console.log(l), (l) => console.error(l));
+      }
       case undefined:
       case 'help':
       case '--help':

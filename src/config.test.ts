@@ -47,6 +47,18 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ file, env: {} })).toThrow(/broken\.json/);
   });
 
+  it('when storage is not set, then 1 GiB stops intake and 2 GiB resumes it; CLINICAL_AI_STORAGE_* set the keys', () => {
+    expect(loadConfig({ env: {} }).storage).toEqual({ minFreeBytes: 1073741824, resumeFreeBytes: 2147483648, checkIntervalMs: 5000 });
+    const c = loadConfig({ env: { CLINICAL_AI_STORAGE_MIN_FREE_BYTES: '1000', CLINICAL_AI_STORAGE_RESUME_FREE_BYTES: '2000', CLINICAL_AI_STORAGE_CHECK_INTERVAL_MS: '200' } });
+    expect(c.storage).toEqual({ minFreeBytes: 1000, resumeFreeBytes: 2000, checkIntervalMs: 200 });
+  });
+
+  it('when storage.resumeFreeBytes is below storage.minFreeBytes, then start-up fails with a config error naming both', () => {
+    expect(() => loadConfig({ env: { CLINICAL_AI_STORAGE_MIN_FREE_BYTES: '3000000000' } })).toThrow(
+      /storage\.resumeFreeBytes: must be at least storage\.minFreeBytes \(2147483648 < 3000000000\)/,
+    );
+  });
+
   it('when inference.device is not set, then it is cpu; CLINICAL_AI_INFERENCE_DEVICE sets cuda; other values are refused', () => {
     expect(loadConfig({ env: {} }).inference.device).toBe('cpu');
     expect(loadConfig({ env: { CLINICAL_AI_INFERENCE_DEVICE: 'cuda' } }).inference.device).toBe('cuda');

@@ -25,7 +25,15 @@ export interface Config {
     backoffInitialMs: number;
     backoffMaxMs: number;
     pollIntervalMs: number;
+    maxInterruptions: number;
+    checkpointMaxBytes: number;
   };
+  /** Outages of the PACS and FHIR server (docs/reliability.md). */
+  outage: { probeInitialMs: number; probeMaxMs: number; probeTimeoutMs: number; maxAgeMs: number };
+  /** When a study is complete enough to route (src/domain/settling.ts). */
+  completion: { quietMs: number; gapFactor: number; windowMs: number; checkIntervalMs: number; interimReports: boolean };
+  /** Operator credentials for the HTTP API. */
+  auth: { operatorToken: string };
   /** Model execution; see config.schema.json. */
   inference: { device: 'cpu' | 'cuda' };
   orthanc: { pollIntervalMs: number; fromStart: boolean; reconcileSchedule: string; reconcileMarginMs: number; reconcilePageSize: number };
@@ -43,6 +51,8 @@ export interface Config {
   push: { receivedDir: string; quietMs: number; pollIntervalMs: number; cleanup: { deleteOnSuccess: boolean; keepFailedHours: number } };
   stow: { enabled: boolean; maxBodyBytes: number };
   dimse: { enabled: boolean; port: number; aeTitle: string; allowedCallingAeTitles: string[]; transferSyntaxes: string[] };
+  /** Free-space watermarks of the data and received dirs (adapters/storage/storage-monitor.ts). */
+  storage: { minFreeBytes: number; resumeFreeBytes: number; checkIntervalMs: number };
   logLevel: string;
   /** Route rules over the models' selections (docs/routing.md). */
   routes: RouteRule[];
@@ -159,6 +169,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
   // The schema says only "a list of objects"; the routing language checks each rule with its path.
   if (Array.isArray(merged.routes)) errors.push(...routeRulesProblems(merged.routes));
+  // Hysteresis needs resume ≥ min; the schema cannot compare two keys.
+  const storage = merged.storage as { minFreeBytes?: unknown; resumeFreeBytes?: unknown } | undefined;
+  if (typeof storage?.minFreeBytes === 'number' && typeof storage.resumeFreeBytes === 'number' && storage.resumeFreeBytes < storage.minFreeBytes) {
+    errors.push(`storage.resumeFreeBytes: must be at least storage.minFreeBytes (${storage.resumeFreeBytes} < ${storage.minFreeBytes}): intake resumes only above the level where it stops`);
+  }
   if (errors.length > 0) {
     throw new AppError('CONFIG_INVALID', `invalid configuration:\n  - ${errors.join('\n  - ')}`, { details: { errors } });
   }
@@ -174,5 +189,5 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 /** The config with secrets masked, for logs and the /config endpoint. */
 export function redactConfig(config: Config): Config {
   const mask = (s: string): string => (s ? '***' : '');
-  return { ...config, pacsPassword: mask(config.pacsPassword), fhirToken: mask(config.fhirToken) };
+  return { ...config, pacsPassword: mask(config.pacsPassword), fhirToken: mask(config.fhirToken), auth: { ...config.auth, operatorToken: mask(config.auth.operatorToken) } };
 }

@@ -13,16 +13,24 @@ import { createPushIntake, routeSources } from '../adapters/push';
 import { OrthancIntake } from '../adapters/orthanc/orthanc-intake';
 import { OrthancReconciliation } from '../adapters/orthanc/reconciliation';
 import { OrthancImagingStore } from '../adapters/orthanc/orthanc-store';
+import { FolderJobCheckpoints } from '../adapters/checkpoints/folder-job-checkpoints';
+import { storageMonitorFor } from '../adapters/storage/storage-monitor';
 import { SqliteJobStore } from '../adapters/sqlite/sqlite-job-store';
+import { SqliteSettlingStore } from '../adapters/sqlite/sqlite-settling-store';
 import type { Config } from './config';
 import { AppError, toAppError } from './domain/errors';
+import { logHash } from './domain/identity';
 import type { LoadedModel } from './domain/manifest';
+import type { StudyEvent, StudyInfo } from './domain/study';
 import { createApp, type ReadinessCheck } from './http/app';
 import { WorkerPoolRuntime } from './inference/worker-pool';
 import type { Logger } from './logging';
 import { loadModels } from './models/registry';
 import { JobRunner } from './pipeline/job-runner';
-import { onStudyEvent } from './pipeline/on-study-event';
+import { onStudyEvent, routeKnownStudy } from './pipeline/on-study-event';
+import { StudySettler } from './pipeline/study-settler';
+import { Breakers, DependencyBreaker } from './resilience/dependency-breaker';
+import { guardFhir, guardSource, guardStore } from './resilience/guarded-ports';
 import { unknownModelProblems } from './routing/route-rules';
 import type { FhirSink } from './ports/fhir-sink';
 import type { ImagingSource } from './ports/imaging-source';
@@ -97,6 +105,23 @@ function buildPacs(config: Config, logger: Logger, cursors: SqliteJobStore): Pac
   };
 }
 
+async function isSettling(store: SqliteSettlingStore, uid: string): Promise<boolean> {
+  const record = await store.get(uid);
+  return record !== undefined && record.status !== 'routed';
+}
+
+/** Checkpoints of jobs that ended (or that a replaced job database no longer knows) are removed at start. */
+async function pruneCheckpoints(checkpoints: FolderJobCheckpoints, jobs: SqliteJobStore, logger: Logger): Promise<void> {
+  let removed = 0;
+  for (const id of await checkpoints.list()) {
+    const job = await jobs.get(id);
+    if (job && job.state !== 'succeeded' && job.state !== 'failed') continue;
+    await checkpoints.remove(id);
+    removed++;
+  }
+  if (removed > 0) logger.info({ removed }, 'removed checkpoints of jobs that ended');
+}
+
 /** Loads every model or fails with all problems listed: a half-configured model set is a configuration error. */
 export async function loadAllModels(dir: string): Promise<LoadedModel[]> {
   const { models, errors } = await loadModels(dir);
@@ -108,8 +133,16 @@ export async function loadAllModels(dir: string): Promise<LoadedModel[]> {
 /** The composition root of `clinical-ai serve`: builds adapters from config and starts HTTP, intake and workers. */
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
   const jobs = new SqliteJobStore(path.join(config.dataDir, 'jobs.db'));
-  const requeued = await jobs.requeueInterrupted();
-  if (requeued > 0) logger.warn({ requeued }, 'resuming jobs interrupted by the last shutdown');
+  const interrupted = await jobs.requeueInterrupted({ maxInterruptions: config.workers.maxInterruptions });
+  if (interrupted.requeued > 0) logger.warn({ requeued: interrupted.requeued }, 'resuming jobs interrupted by the last shutdown (no attempt spent)');
+  for (const job of interrupted.parked) {
+    logger.error({ jobId: job.id, study: logHash(job.studyInstanceUid), model: job.modelId, interruptions: job.interruptions }, 'job parked: the service stopped while running it too many times');
+  }
+  // Free space of the data and received dirs: under pressure intake refuses and checkpoints pause (docs/reliability.md).
+  const storage = storageMonitorFor(config, logger);
+  await storage.start();
+  const checkpoints = new FolderJobCheckpoints(path.join(config.dataDir, 'checkpoints'), { maxSegBytes: config.workers.checkpointMaxBytes, spaceAvailable: storage.spaceAvailable, logger });
+  await pruneCheckpoints(checkpoints, jobs, logger);
 
   const models = await loadAllModels(config.modelsDir);
   // Route rules naming a model that is not loaded would silently never apply: refuse them at start.
@@ -121,13 +154,18 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
 
   const pacs = buildPacs(config, logger, jobs);
   // Push intakes (STOW-RS, C-STORE) keep what they receive; jobs from them read it there (docs/push-intake.md).
-  const push = await createPushIntake(config, { jobs, logger });
+  const settlingStore = new SqliteSettlingStore(jobs.database);
+  // Received files of a study still settling are kept: it has no jobs yet, and they are what routing will read.
+  const push = await createPushIntake(config, { jobs, logger, storage, pending: async (uid) => !config.completion.interimReports && (await isSettling(settlingStore, uid)) });
+  // Intake and dry-run look studies up directly; jobs go through the PACS breaker (docs/reliability.md).
   const source = routeSources(pacs.source, push);
+  const pacsBreaker = new DependencyBreaker({ dependency: 'pacs', probe: () => pacs.source.ping(), ...config.outage, logger });
 
   let embedded: EmbeddedFhir | undefined;
   if (config.fhir === 'embedded') embedded = await createEmbeddedFhirApp({ dataFile: path.join(config.dataDir, 'fhir', 'store.ndjson') });
 
   const readiness: ReadinessCheck[] = [
+    { name: 'storage', check: storage.readiness },
     { name: 'models', check: async () => void (runtime.loadedModelIds().length === models.length || Promise.reject(new Error('models not loaded'))) },
     { name: 'pacs', check: () => pacs.source.ping() },
   ];
@@ -149,7 +187,58 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     updateResource: (ref, change) => (fhir ? fhir.updateResource(ref, change) : Promise.reject(new AppError('FHIR_UNAVAILABLE', 'FHIR sink not started'))),
   };
 
-  const app = createApp({ jobs, fhir: config.fhir === 'none' ? null : fhirProxy, readiness, logger, models, routes: config.routes, source, ...(embedded ? { embeddedFhir: embedded.router } : {}), ...(push?.stowRouter ? { stow: push.stowRouter } : {}) });
+  const fhirBreaker = new DependencyBreaker({ dependency: 'fhir', probe: () => fhirProxy.ping(), ...config.outage, logger });
+  const breakers = new Breakers(config.fhir === 'none' ? [pacsBreaker] : [pacsBreaker, fhirBreaker]);
+  const jobRunner = new JobRunner(
+    {
+      source: routeSources(guardSource(pacs.source, pacsBreaker), push),
+      store: guardStore(pacs.store, pacsBreaker),
+      fhir: config.fhir === 'none' ? null : guardFhir(fhirProxy, fhirBreaker),
+      runtime,
+      jobs,
+      checkpoints,
+      // Jobs of a study that changed after routing hold their outputs while it settles again (src/domain/settling.ts).
+      ...(config.completion.interimReports
+        ? {}
+        : { studyChanging: (uid: string) => (studySettler ? studySettler.changingSinceRouting(uid) : Promise.resolve(undefined)), publicationHoldMs: config.completion.windowMs }),
+      models: new Map(models.map((m) => [m.manifest.id, m])),
+      results: config.results,
+      limits: config.limits,
+      logger,
+      ...(pacs.dicomWebEndpoint ? { dicomWebEndpoint: pacs.dicomWebEndpoint } : {}),
+    },
+    { ...config.workers, maxOutageMs: config.outage.maxAgeMs },
+    breakers,
+  );
+
+  // Studies settle before routing unless a site wants interim reports (src/domain/settling.ts).
+  const routeDeps = { jobs, models, logger, routes: config.routes };
+  const routeNow = async (event: StudyEvent, study?: StudyInfo): Promise<void> => {
+    const outcome = study ? await routeKnownStudy(event, study, routeDeps) : await onStudyEvent(event, { ...routeDeps, source });
+    if (outcome.created + outcome.revived > 0) jobRunner.notify();
+  };
+  const studySettler = config.completion.interimReports
+    ? undefined
+    : new StudySettler({ policy: config.completion, checkIntervalMs: config.completion.checkIntervalMs, store: settlingStore, source, route: routeNow, logger });
+
+  const app = createApp({
+    jobs,
+    fhir: config.fhir === 'none' ? null : fhirProxy,
+    readiness,
+    logger,
+    models,
+    routes: config.routes,
+    source,
+    operatorToken: config.auth.operatorToken,
+    onRetried: () => jobRunner.notify(),
+    operations: {
+      dependencies: () => breakers.statuses(),
+      storage: () => storage.status(),
+      ...(studySettler ? { pendingStudies: (limit: number) => studySettler.pending(limit) } : {}),
+    },
+    ...(embedded ? { embeddedFhir: embedded.router } : {}),
+    ...(push?.stowRouter ? { stow: push.stowRouter } : {}),
+  });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.http.port, config.http.host, () => resolve(s));
     s.on('error', reject);
@@ -162,35 +251,13 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   if (config.fhir === 'embedded') fhir = new FhirClientSink({ baseUrl: `${url}/fhir` });
   else if (config.fhir !== 'none') fhir = new FhirClientSink({ baseUrl: config.fhir, ...(config.fhirToken ? { bearerToken: config.fhirToken } : {}) });
 
-  const runner = new JobRunner(
-    {
-      source,
-      store: pacs.store,
-      fhir: config.fhir === 'none' ? null : fhirProxy,
-      runtime,
-      jobs,
-      models: new Map(models.map((m) => [m.manifest.id, m])),
-      results: config.results,
-      limits: config.limits,
-      logger,
-      ...(pacs.dicomWebEndpoint ? { dicomWebEndpoint: pacs.dicomWebEndpoint } : {}),
-    },
-    config.workers,
-  );
-  runner.start();
-
-  if (pacs.intake) {
-    await pacs.intake.start(async (event) => {
-      const outcome = await onStudyEvent(event, { source: pacs.source, jobs, models, logger, routes: config.routes });
-      if (outcome.created > 0) runner.notify();
-    });
-  }
-  if (push) {
-    await push.start(async (event) => {
-      const outcome = await onStudyEvent(event, { source: push.source, jobs, models, logger, routes: config.routes });
-      if (outcome.created > 0) runner.notify();
-    });
-  }
+  studySettler?.start();
+  const onEvent = (event: StudyEvent): Promise<void> => (studySettler ? studySettler.accept(event) : routeNow(event));
+  if (pacs.intake) await pacs.intake.start(onEvent);
+  if (push) await push.start(onEvent);
+  // Workers start once the intakes have indexed their files: a job resumed after a restart reads the folder inbox,
+  // which is empty until its first scan.
+  jobRunner.start();
   logger.info({ url, pacs: config.pacs.split(':')[0], fhir: config.fhir.startsWith('http') ? 'external' : config.fhir }, 'clinical-ai listening');
 
   let stopping: Promise<void> | undefined;
@@ -201,10 +268,13 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         logger.info('stopping: no new jobs');
         await pacs.intake?.stop().catch((err: unknown) => logger.error({ err: toAppError(err).message }, 'intake stop failed'));
         await push?.stop().catch((err: unknown) => logger.error({ err: toAppError(err).message }, 'push intake stop failed'));
-        const drained = await Promise.race([runner.stop().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())]);
-        if (!drained) logger.warn({ inFlight: runner.inFlightCount() }, 'grace period over: jobs in flight resume at next start');
+        await studySettler?.stop();
+        const drained = await Promise.race([jobRunner.stop().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())]);
+        if (!drained) logger.warn({ inFlight: jobRunner.inFlightCount() }, 'grace period over: jobs in flight resume at next start');
         await new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections?.();
+        breakers.stop();
+        storage.stop();
         await runtime.close();
         await embedded?.close();
         await jobs.close();

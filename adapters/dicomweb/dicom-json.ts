@@ -1,3 +1,4 @@
+import { expectedInstancesFrom, type AcquisitionHint } from '../../src/domain/settling';
 import type { InstanceInfo, Orientation6, SeriesInfo, StudyInfo, Vec3 } from '../../src/domain/study';
 
 /**
@@ -46,6 +47,8 @@ export const TAG = {
   SeriesNumber: '00200011',
   InstanceNumber: '00200013',
   ImagePositionPatient: '00200032',
+  AcquisitionNumber: '00200012',
+  ImagesInAcquisition: '00201002',
   ImageOrientationPatient: '00200037',
   NumberOfFrames: '00280008',
   Rows: '00280010',
@@ -133,6 +136,7 @@ export function studyInfoFromMetadata(studyInstanceUid: string, instances: reado
   const ofStudy = instances.filter((ds) => (jsonString(ds, TAG.StudyInstanceUID) ?? studyInstanceUid) === studyInstanceUid);
   const first: DicomJsonDataset = ofStudy[0] ?? {};
   const seriesByUid = new Map<string, SeriesInfo>();
+  const hints = new Map<string, AcquisitionHint[]>();
   for (const ds of ofStudy) {
     const seriesInstanceUid = jsonString(ds, TAG.SeriesInstanceUID);
     const instance = instanceInfoFromJson(ds);
@@ -158,8 +162,18 @@ export function studyInfoFromMetadata(studyInstanceUid: string, instances: reado
       seriesByUid.set(seriesInstanceUid, series);
     }
     series.instances.push(instance);
+    const hint: AcquisitionHint = {};
+    const images = jsonNumber(ds, TAG.ImagesInAcquisition);
+    if (images !== undefined) hint.imagesInAcquisition = images;
+    const acquisition = jsonString(ds, TAG.AcquisitionNumber) ?? jsonNumber(ds, TAG.AcquisitionNumber)?.toString();
+    if (acquisition !== undefined) hint.acquisitionNumber = acquisition;
+    hints.set(seriesInstanceUid, [...(hints.get(seriesInstanceUid) ?? []), hint]);
   }
-  for (const series of seriesByUid.values()) series.instances.sort(byInstanceNumber);
+  for (const series of seriesByUid.values()) {
+    series.instances.sort(byInstanceNumber);
+    const expected = expectedInstancesFrom(hints.get(series.seriesInstanceUid) ?? []);
+    if (expected !== undefined) series.expectedInstances = expected;
+  }
   return withoutUndefined<StudyInfo>({
     studyInstanceUid,
     patientId: jsonString(first, TAG.PatientID),

@@ -2,7 +2,7 @@ import { allOk, badRequest, getStatus, normalizeOperationOutcome } from '@medplu
 import { FhirRouter, type FhirRequest, type HttpMethod } from '@medplum/fhir-router';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import express from 'express';
-import { KeyedMutex } from '../fhir/keyed-mutex';
+import { KeyedMutex } from '../../src/concurrency/keyed-mutex';
 import { rebuildResponse, resolveConditionalCreates } from './conditional-creates';
 import { PersistentMemoryRepository } from './persistent-repository';
 import { loadR4Definitions } from './r4-definitions';

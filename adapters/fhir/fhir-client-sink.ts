@@ -3,7 +3,7 @@ import { AppError } from '../../src/domain/errors';
 import { studyIdentifier } from '../../src/fhir/identifiers';
 import type { FhirSink, StudyReports } from '../../src/ports/fhir-sink';
 import { fhirCallError } from './fhir-errors';
-import { KeyedMutex } from './keyed-mutex';
+import { KeyedMutex } from '../../src/concurrency/keyed-mutex';
 import { relativeReference } from '../../src/fhir/references';
 
 type FhirKit = typeof import('fhir-kit-client', { with: { 'resolution-mode': 'import' } });

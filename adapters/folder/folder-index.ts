@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { NaturalDataset } from 'dcmjs';
 import { num, nums, readPart10, str, strs } from '../../src/dicom/part10';
 import { AppError, toAppError } from '../../src/domain/errors';
+import { expectedInstancesFrom, type AcquisitionHint } from '../../src/domain/settling';
 import type { InstanceInfo, Orientation6, SeriesInfo, StudyInfo, Vec3 } from '../../src/domain/study';
 
 /** A file that could not be used, with a reason safe to print (no header values). */
@@ -20,6 +21,8 @@ interface IndexedInstance {
   series: Omit<SeriesInfo, 'instances'>;
   study: Omit<StudyInfo, 'series'>;
   mtimeMs: number;
+  /** Size of its acquisition, per its header (for the series' expected instance count). */
+  hint: AcquisitionHint;
 }
 
 async function walk(dir: string, out: string[]): Promise<void> {
@@ -89,7 +92,12 @@ function describe(ds: NaturalDataset, file: string, mtimeMs: number): IndexedIns
   if (pid) study.patientId = pid;
   const studyDescription = str(ds, 'StudyDescription');
   if (studyDescription) study.studyDescription = studyDescription;
-  return { file, studyUid: study.studyInstanceUid, seriesUid: series.seriesInstanceUid, info, series, study, mtimeMs };
+  const hint: AcquisitionHint = {};
+  const images = num(ds, 'ImagesInAcquisition');
+  if (images !== undefined) hint.imagesInAcquisition = images;
+  const acquisition = str(ds, 'AcquisitionNumber') ?? num(ds, 'AcquisitionNumber')?.toString();
+  if (acquisition !== undefined) hint.acquisitionNumber = acquisition;
+  return { file, studyUid: study.studyInstanceUid, seriesUid: series.seriesInstanceUid, info, series, study, mtimeMs, hint };
 }
 
 /**
@@ -166,6 +174,7 @@ export class FolderIndex {
     const first = entries[0];
     if (!first) throw new AppError('NOT_FOUND', 'study not found in the folder');
     const series = new Map<string, SeriesInfo>();
+    const hints = new Map<string, AcquisitionHint[]>();
     const seen = new Set<string>();
     for (const e of entries) {
       // The same instance saved twice under two names counts once.
@@ -177,6 +186,11 @@ export class FolderIndex {
         series.set(e.seriesUid, s);
       }
       s.instances.push(e.info);
+      hints.set(e.seriesUid, [...(hints.get(e.seriesUid) ?? []), e.hint]);
+    }
+    for (const s of series.values()) {
+      const expected = expectedInstancesFrom(hints.get(s.seriesInstanceUid) ?? []);
+      if (expected !== undefined) s.expectedInstances = expected;
     }
     return { ...first.study, series: [...series.values()] };
   }

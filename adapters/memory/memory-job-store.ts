@@ -1,7 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import type { Job, JobResult, JobSpec, JobState, Stage } from '../../src/domain/job';
+import { interruptedError, JOB_STATES, type Dependency, type Job, type JobResult, type JobSpec, type JobState, type Stage } from '../../src/domain/job';
 import type { LineageOutputs, LineageResult, LineageSettlement, LineageView } from '../../src/domain/lineage';
-import type { JobError, JobStore } from '../../src/ports/job-store';
+import type { ClaimOptions, InterruptedOutcome, JobError, JobFilter, JobStore } from '../../src/ports/job-store';
+
+/** The filter semantics of JobStore.list/retry, shared with nothing else: the SQLite adapter says the same in SQL. */
+function matches(job: Job, filter: JobFilter): boolean {
+  if (filter.state && job.state !== filter.state) return false;
+  if (filter.studyInstanceUid && job.studyInstanceUid !== filter.studyInstanceUid) return false;
+  if (filter.code && job.lastError?.code !== filter.code) return false;
+  if (filter.ids && !filter.ids.includes(job.id)) return false;
+  if (filter.since && job.updatedAt < filter.since) return false;
+  if (filter.until && job.updatedAt >= filter.until) return false;
+  return true;
+}
 
 /** In-memory twin of the SQLite job store for fast tests; same contract (test/support/job-store-contract.ts). */
 export class MemoryJobStore implements JobStore {
@@ -37,6 +48,7 @@ export class MemoryJobStore implements JobStore {
       source: spec.source,
       state: 'queued',
       attempts: 0,
+      interruptions: 0,
       createdAt: now,
       updatedAt: now,
     };
@@ -47,10 +59,15 @@ export class MemoryJobStore implements JobStore {
     return { job: structuredClone(job), created: true };
   }
 
-  async claimNext(now: Date): Promise<Job | undefined> {
+  async claimNext(now: Date, options: ClaimOptions = {}): Promise<Job | undefined> {
     const iso = now.toISOString();
+    const down = new Set(options.unavailable ?? []);
     const next = [...this.jobs.values()]
-      .filter((j) => j.state === 'queued' && (!j.notBefore || j.notBefore <= iso))
+      .filter(
+        (j) =>
+          (j.state === 'queued' && (!j.notBefore || j.notBefore <= iso)) ||
+          (j.state === 'waiting' && !(j.waitingFor !== undefined && down.has(j.waitingFor))),
+      )
       .sort((a, b) => (this.order.get(a.id) ?? 0) - (this.order.get(b.id) ?? 0))[0];
     if (!next) return undefined;
     this.update(next.id, { state: 'running', attempts: next.attempts + 1 });
@@ -62,26 +79,67 @@ export class MemoryJobStore implements JobStore {
   }
 
   async succeed(jobId: string, result: JobResult): Promise<void> {
-    this.update(jobId, { state: 'succeeded', result }, ['lastError', 'notBefore']);
+    this.update(jobId, { state: 'succeeded', result }, ['lastError', 'notBefore', 'waitingFor', 'waitingSince']);
   }
 
   async retryLater(jobId: string, error: JobError, notBefore: Date): Promise<void> {
-    this.update(jobId, { state: 'queued', lastError: error, notBefore: notBefore.toISOString() });
+    this.update(jobId, { state: 'queued', lastError: error, notBefore: notBefore.toISOString() }, ['waitingFor', 'waitingSince']);
+  }
+
+  async waitForDependency(jobId: string, dependency: Dependency, error: JobError, now: Date): Promise<Job | undefined> {
+    const job = this.jobs.get(jobId);
+    if (!job) return undefined;
+    const since = job.waitingFor === dependency && job.waitingSince ? job.waitingSince : now.toISOString();
+    this.update(jobId, { state: 'waiting', attempts: Math.max(0, job.attempts - 1), lastError: error, waitingFor: dependency, waitingSince: since }, ['notBefore']);
+    return this.get(jobId);
+  }
+
+  async postpone(jobId: string, reason: JobError, notBefore: Date): Promise<void> {
+    const job = this.jobs.get(jobId);
+    if (!job) return;
+    this.update(jobId, { state: 'queued', attempts: Math.max(0, job.attempts - 1), lastError: reason, notBefore: notBefore.toISOString() }, ['waitingFor', 'waitingSince']);
   }
 
   async fail(jobId: string, error: JobError): Promise<void> {
-    this.update(jobId, { state: 'failed', lastError: error }, ['notBefore']);
+    this.update(jobId, { state: 'failed', lastError: error }, ['notBefore', 'waitingFor', 'waitingSince']);
   }
 
-  async requeueInterrupted(): Promise<number> {
-    let n = 0;
-    for (const job of this.jobs.values()) {
-      if (job.state === 'running') {
-        this.update(job.id, { state: 'queued' }, ['notBefore']);
-        n++;
+  async requeueInterrupted(options: { maxInterruptions: number }): Promise<InterruptedOutcome> {
+    const outcome: InterruptedOutcome = { requeued: 0, parked: [] };
+    for (const job of [...this.jobs.values()]) {
+      if (job.state !== 'running') continue;
+      const interruptions = job.interruptions + 1;
+      const attempts = Math.max(0, job.attempts - 1);
+      if (interruptions >= options.maxInterruptions) {
+        this.update(job.id, { state: 'failed', attempts, interruptions, lastError: interruptedError(interruptions) }, ['notBefore', 'waitingFor', 'waitingSince']);
+        outcome.parked.push(structuredClone(this.jobs.get(job.id) as Job));
+      } else {
+        this.update(job.id, { state: 'queued', attempts, interruptions }, ['notBefore']);
+        outcome.requeued++;
       }
     }
-    return n;
+    return outcome;
+  }
+
+  async retry(filter: Omit<JobFilter, 'state' | 'limit'>): Promise<Job[]> {
+    const chosen = [...this.jobs.values()].filter((j) => matches(j, { ...filter, state: 'failed' }));
+    for (const job of chosen) {
+      this.update(job.id, { state: 'queued', attempts: 0, interruptions: 0 }, ['notBefore', 'waitingFor', 'waitingSince', 'result']);
+    }
+    return chosen.map((j) => structuredClone(this.jobs.get(j.id) as Job));
+  }
+
+  async expireWaits(before: Date, reason: (job: Job) => JobError): Promise<Job[]> {
+    const iso = before.toISOString();
+    const expired = [...this.jobs.values()].filter((j) => j.state === 'waiting' && j.waitingSince !== undefined && j.waitingSince < iso);
+    for (const job of expired) this.update(job.id, { state: 'failed', lastError: reason(job) }, ['notBefore']);
+    return expired.map((j) => structuredClone(this.jobs.get(j.id) as Job));
+  }
+
+  async countByState(): Promise<Record<JobState, number>> {
+    const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+    for (const job of this.jobs.values()) counts[job.state] += 1;
+    return counts;
   }
 
   async get(jobId: string): Promise<Job | undefined> {
@@ -94,9 +152,9 @@ export class MemoryJobStore implements JobStore {
     return id ? this.get(id) : undefined;
   }
 
-  async list(filter: { state?: JobState; studyInstanceUid?: string; limit?: number } = {}): Promise<Job[]> {
+  async list(filter: JobFilter = {}): Promise<Job[]> {
     return [...this.jobs.values()]
-      .filter((j) => (!filter.state || j.state === filter.state) && (!filter.studyInstanceUid || j.studyInstanceUid === filter.studyInstanceUid))
+      .filter((j) => matches(j, filter))
       .sort((a, b) => (this.order.get(b.id) ?? 0) - (this.order.get(a.id) ?? 0))
       .slice(0, filter.limit ?? 100)
       .map((j) => structuredClone(j));

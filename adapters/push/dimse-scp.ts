@@ -6,6 +6,9 @@ import { IMPLEMENTATION } from '../../src/dicom/part10';
 import { AppError, toAppError } from '../../src/domain/errors';
 import { logHash } from '../../src/domain/identity';
 import type { Logger } from '../../src/logging';
+import { isOutOfSpace } from '../storage/disk-write';
+import type { SpaceGate } from '../storage/storage-monitor';
+import { PushTransfer } from './push-transfer';
 import { PushRejection, type ReceivedStore, type RejectionReason } from './received-store';
 
 const { PresentationContextResult, RejectResult, RejectSource, RejectReason, SopClass, StorageClass, Status, TransferSyntax } = constants;
@@ -25,6 +28,9 @@ const STATUS_OF: Record<RejectionReason, number> = {
   'too-large': CSTORE_STATUS.outOfResources,
   'out-of-resources': CSTORE_STATUS.outOfResources,
 };
+
+/** The refusal of an instance under storage pressure (fits the 64-character error comment). */
+const LOW_ON_SPACE = 'not stored: the service is low on disk space';
 
 /** Every transfer syntax the pipeline can decode: the default of dimse.transferSyntaxes. */
 export const DEFAULT_STORE_TRANSFER_SYNTAXES: readonly string[] = [
@@ -49,6 +55,8 @@ export interface DimseScpOptions {
   /** Transfer syntaxes accepted for storage; the SCU's first offered one in this list is taken (stored as sent). */
   transferSyntaxes: readonly string[];
   store: ReceivedStore;
+  /** The storage monitor: under pressure each C-STORE is answered A700 without writing. */
+  storage?: SpaceGate;
   logger: Logger;
 }
 
@@ -84,11 +92,14 @@ export function fileMetaHeader(meta: { sopClassUid: string; sopInstanceUid: stri
 /**
  * Receives one C-STORE data set straight into a temporary Part 10 file (file meta first, then the bytes exactly as
  * they arrived), so large instances never sit in memory. It never emits 'error' (that would take the association
- * down mid-PDU): a disk failure or the size cap is recorded and reported in the C-STORE response instead.
+ * down mid-PDU): a disk failure or the size cap is recorded and reported in the C-STORE response instead. Made with
+ * a refusal (storage pressure), it writes nothing and only lets the data set stream past.
  */
 class InstanceUpload extends Writable {
-  private readonly file: WriteStream;
+  private readonly file: WriteStream | undefined;
   private size = 0;
+  /** Bytes handed to the file (header included): the committed file must have exactly this many. */
+  written = 0;
   problem: PushRejection | undefined;
   readonly done: Promise<void>;
 
@@ -96,25 +107,35 @@ class InstanceUpload extends Writable {
     readonly tmpPath: string,
     header: Buffer,
     private readonly maxBytes: number,
+    refusal?: PushRejection,
   ) {
     super();
-    this.file = createWriteStream(tmpPath);
-    this.file.on('error', (err) => {
+    this.problem = refusal;
+    // WriteStream writes each chunk whole (it repeats short writes), so a full disk surfaces here as ENOSPC.
+    this.file = refusal ? undefined : createWriteStream(tmpPath);
+    this.file?.on('error', (err) => {
       this.problem ??= new PushRejection('out-of-resources', 'the instance could not be written to disk', err);
     });
-    this.file.write(header);
+    if (this.file) this.send(header);
     this.done = new Promise((resolve) => this.once('finish', resolve));
+  }
+
+  private send(chunk: Buffer): boolean {
+    this.written += chunk.length;
+    return (this.file as WriteStream).write(chunk);
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.size += chunk.length;
     if (this.size > this.maxBytes) this.problem ??= new PushRejection('too-large', `instance exceeds limits.maxInstanceBytes (${this.maxBytes} bytes)`);
-    if (this.problem) return callback();
-    if (this.file.write(chunk)) callback();
+    if (this.problem || !this.file) return callback();
+    if (this.send(chunk)) callback();
     else this.file.once('drain', () => callback());
   }
 
   override _final(callback: (error?: Error | null) => void): void {
+    if (!this.file) return callback();
+    // After a write error the stream is destroyed; end() still calls back (with the error), so done resolves.
     this.file.end(() => callback());
   }
 
@@ -184,6 +205,7 @@ export class DimseStoreScp {
 
   private scpClass(): typeof Scp {
     const { options } = this;
+    const { storage } = options;
     const isAccepting = (): boolean => this.accepting;
     const track = (p: Promise<void>): void => this.track(p);
     const accepted = new Set(options.transferSyntaxes);
@@ -193,6 +215,11 @@ export class DimseStoreScp {
     return class StoreScp extends Scp {
       private callingAeTitle = '';
       private readonly uploads = new Map<requests.CStoreRequest, InstanceUpload>();
+      /** The association as one transfer: its studies are marked incomplete if it loses instances or is cut short. */
+      private transfer: PushTransfer | undefined;
+      private readonly stores = new Set<Promise<void>>();
+      private released = false;
+      private ended = false;
 
       override associationRequested(request: association.Association): void {
         const calling = request.getCallingAeTitle().trim();
@@ -224,7 +251,25 @@ export class DimseStoreScp {
       }
 
       override associationReleaseRequested(): void {
+        this.released = true;
         this.sendAssociationReleaseResponse();
+        this.endTransfer();
+      }
+
+      /** Once the stores in progress are done: mark or clear the studies this association stored into. */
+      private endTransfer(cutShort?: string): void {
+        const transfer = this.transfer;
+        if (!transfer || this.ended) return;
+        this.ended = true;
+        if (cutShort) transfer.cutShort(cutShort);
+        const ended = Promise.all([...this.stores])
+          .then(() => transfer.finish())
+          .then(() => {
+            const figures = transfer.figures();
+            if (figures.studies > 0 && (figures.failedOutOfResources > 0 || figures.cutShort)) options.logger.warn({ callingAeTitle: this.callingAeTitle, ...figures }, 'C-STORE association left its studies incomplete');
+          })
+          .catch((err: unknown) => options.logger.error({ err: toAppError(err).message }, 'incomplete marks of a C-STORE association could not be kept'));
+        track(ended);
       }
 
       override cEchoRequest(request: requests.CEchoRequest, callback: (response: responses.CEchoResponse) => void): void {
@@ -242,7 +287,9 @@ export class DimseStoreScp {
           implementationVersionName: IMPLEMENTATION.versionName,
           ...(this.callingAeTitle ? { sourceAeTitle: this.callingAeTitle } : {}),
         });
-        const upload = new InstanceUpload(options.store.tempPath(), header, options.store.maxInstanceBytes);
+        // Under storage pressure nothing is written: the data set streams past and the answer is A700.
+        const refusal = storage && !storage.spaceAvailable() ? new PushRejection('out-of-resources', LOW_ON_SPACE) : undefined;
+        const upload = new InstanceUpload(options.store.tempPath(), header, options.store.maxInstanceBytes, refusal);
         this.uploads.set(request, upload);
         return upload;
       }
@@ -255,6 +302,7 @@ export class DimseStoreScp {
       override cStoreRequest(request: requests.CStoreRequest, callback: (response: responses.CStoreResponse) => void): void {
         const upload = this.uploads.get(request);
         this.uploads.delete(request);
+        const transfer = (this.transfer ??= new PushTransfer(options.store, 'C-STORE association'));
         const work = (async () => {
           const response = responses.CStoreResponse.fromRequest(request);
           try {
@@ -267,18 +315,25 @@ export class DimseStoreScp {
             const kept = await options.store.commitFile(
               upload.tmpPath,
               { source: 'dimse', ...(this.callingAeTitle ? { callingAeTitle: this.callingAeTitle } : {}) },
-              { sopClassUid: request.getAffectedSopClassUid(), sopInstanceUid: request.getAffectedSopInstanceUid() },
+              { sopClassUid: request.getAffectedSopClassUid(), sopInstanceUid: request.getAffectedSopInstanceUid(), bytes: upload.written },
+              transfer,
             );
             response.setStatus(CSTORE_STATUS.success);
             options.logger.debug({ study: logHash(kept.studyInstanceUid), callingAeTitle: this.callingAeTitle }, 'C-STORE instance stored');
           } catch (err) {
             const rejection = err instanceof PushRejection ? err : new PushRejection('out-of-resources', toAppError(err).message, err);
+            transfer.refused(rejection.reason);
+            // The disk filled up under this instance: look now, so the next ones are refused before they are written.
+            if (rejection.noSpace || isOutOfSpace(err)) storage?.reportNoSpace('received dir');
             response.setStatus(STATUS_OF[rejection.reason]);
             response.setErrorComment(rejection.message.slice(0, 64));
-            options.logger.warn({ callingAeTitle: this.callingAeTitle, reason: rejection.reason, err: rejection.message }, 'C-STORE instance refused');
+            // Under pressure every instance is refused: the transition was logged once, these are routine.
+            options.logger[rejection.message === LOW_ON_SPACE ? 'debug' : 'warn']({ callingAeTitle: this.callingAeTitle, reason: rejection.reason, err: rejection.message }, 'C-STORE instance refused');
           }
           callback(response);
         })();
+        this.stores.add(work);
+        void work.finally(() => this.stores.delete(work));
         track(work);
       }
 
@@ -287,13 +342,18 @@ export class DimseStoreScp {
         // C-STORE-RSPs are small PDUs the sender waits for: send them at once rather than let Nagle's algorithm hold them.
         args[0].setNoDelay(true);
         // A connection that drops mid-transfer (no A-ABORT) leaves partial uploads behind: drop them too.
-        this.on('close', () => this.dropUploads());
+        this.on('close', () => {
+          this.dropUploads();
+          // Only A-RELEASE ends an association normally (PS3.8 7.2): anything else may have cut a study short.
+          if (!this.released) this.endTransfer('lost its connection before it was released');
+        });
       }
 
       override abort(): void {
         // The peer gave up: close our end too, so it does not wait for a timeout.
         (this as unknown as { socket?: { end(): void } }).socket?.end();
         this.dropUploads();
+        this.endTransfer('was aborted');
       }
 
       private dropUploads(): void {

@@ -5,6 +5,7 @@ import type { Logger } from '../../src/logging';
 import type { ImagingSource } from '../../src/ports/imaging-source';
 import type { JobStore } from '../../src/ports/job-store';
 import { FolderImagingSource } from '../folder/folder-imaging-source';
+import type { SpaceGate } from '../storage/storage-monitor';
 import { DimseStoreScp } from './dimse-scp';
 import { PushAssembler, type CleanupPolicy } from './push-assembler';
 import { ReceivedStore } from './received-store';
@@ -42,13 +43,22 @@ export interface PushIntake {
  * Builds the push intakes from config, or returns undefined when both STOW-RS and C-STORE are off. The received
  * folder is re-indexed here, so studies received before a restart are routed (and cleaned up) as usual.
  */
-export async function createPushIntake(config: PushConfig, deps: { jobs: JobStore; logger: Logger }): Promise<PushIntake | undefined> {
+export async function createPushIntake(
+  config: PushConfig,
+  deps: {
+    jobs: JobStore;
+    logger: Logger;
+    pending?: (studyInstanceUid: string) => Promise<boolean>;
+    /** The storage monitor (adapters/storage): under pressure both intakes refuse instances before writing them. */
+    storage?: SpaceGate;
+  },
+): Promise<PushIntake | undefined> {
   if (!config.stow.enabled && !config.dimse.enabled) return undefined;
   const logger = deps.logger.child({ intake: 'push' });
   const root = config.push.receivedDir ? path.resolve(config.push.receivedDir) : path.join(config.dataDir, 'received');
   const store = new ReceivedStore(root, { maxInstanceBytes: config.limits.maxInstanceBytes, logger });
   await store.init();
-  const assembler = new PushAssembler(store, { quietMs: config.push.quietMs, pollIntervalMs: config.push.pollIntervalMs, cleanup: config.push.cleanup, jobs: deps.jobs, logger });
+  const assembler = new PushAssembler(store, { quietMs: config.push.quietMs, pollIntervalMs: config.push.pollIntervalMs, cleanup: config.push.cleanup, jobs: deps.jobs, logger, ...(deps.pending ? { pending: deps.pending } : {}) });
   const scp = config.dimse.enabled
     ? new DimseStoreScp({
         port: config.dimse.port,
@@ -56,6 +66,7 @@ export async function createPushIntake(config: PushConfig, deps: { jobs: JobStor
         allowedCallingAeTitles: config.dimse.allowedCallingAeTitles,
         transferSyntaxes: config.dimse.transferSyntaxes,
         store,
+        ...(deps.storage ? { storage: deps.storage } : {}),
         logger,
       })
     : undefined;
@@ -72,7 +83,7 @@ export async function createPushIntake(config: PushConfig, deps: { jobs: JobStor
     },
     dimsePort: () => port,
   };
-  if (config.stow.enabled) intake.stowRouter = createStowRouter({ store, maxBodyBytes: config.stow.maxBodyBytes, logger });
+  if (config.stow.enabled) intake.stowRouter = createStowRouter({ store, maxBodyBytes: config.stow.maxBodyBytes, ...(deps.storage ? { storage: deps.storage } : {}), logger });
   return intake;
 }
 

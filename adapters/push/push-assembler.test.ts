@@ -1,12 +1,14 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pino from 'pino';
 import { readPart10, str } from '../../src/dicom/part10';
 import type { Job, JobState } from '../../src/domain/job';
 import type { StudyEvent } from '../../src/domain/study';
 import { silentLogger } from '../../src/logging';
 import { MemoryJobStore } from '../memory/memory-job-store';
 import { decideCleanup, PushAssembler, type CleanupPolicy } from './push-assembler';
+import { PushTransfer } from './push-transfer';
 import { ReceivedStore } from './received-store';
 
 const SAMPLE_DIR = path.join(__dirname, '..', '..', 'test', 'fixtures', 'sample-mr', 'dicom');
@@ -26,6 +28,7 @@ const job = (state: JobState, updatedAt = '2026-01-01T00:00:00.000Z'): Job => ({
   source: 'stow',
   state,
   attempts: 1,
+  interruptions: 0,
   createdAt: updatedAt,
   updatedAt,
 });
@@ -44,6 +47,15 @@ describe('decideCleanup', () => {
     ['failed with keepFailedHours 0', 'delete', 'failed-expired', [job('failed')], { deleteOnSuccess: true, keepFailedHours: 0 }, t0],
   ])('when %s, then %s the files (%s)', (_what, action, reason, jobs, p, now) => {
     expect(decideCleanup(jobs, p, now)).toMatchObject({ action, reason });
+  });
+
+  it.each<[string, string, string, Job[], number]>([
+    ['marked incomplete 71 h ago and no job (held)', 'keep', 'incomplete', [], t0 + 71 * HOUR],
+    ['marked incomplete 72 h ago and no job', 'delete', 'incomplete-expired', [], t0 + 72 * HOUR],
+    ['marked incomplete beside an old success', 'keep', 'incomplete', [job('succeeded')], t0 + HOUR],
+    ['marked incomplete long ago but a job is queued', 'keep', 'jobs-pending', [job('queued')], t0 + 1000 * HOUR],
+  ])('when %s, then %s the files (%s)', (_what, action, reason, jobs, now) => {
+    expect(decideCleanup(jobs, policy, now, t0)).toMatchObject({ action, reason });
   });
 });
 
@@ -142,6 +154,64 @@ describe('PushAssembler', () => {
     await a.tick(onEvent, Date.now() + quietMs + 10);
     expect(events).toEqual([expect.objectContaining({ studyInstanceUid: STUDY, source: 'stow' })]);
     expect(files()).toHaveLength(1);
+  });
+
+  /** Stores sample instances in one STOW-RS transfer that lost `lost` instances to a full disk. */
+  async function transfer(instances: number[], lost: number): Promise<void> {
+    const t = new PushTransfer(store, 'STOW-RS request');
+    for (const i of instances) await store.commitBytes(sample(i), { source: 'stow' }, {}, t);
+    for (let k = 0; k < lost; k++) t.refused('out-of-resources');
+    await t.finish();
+  }
+
+  it('when a transfer lost instances to a full disk, then the event says incomplete; after a clean re-send a new event does not', async () => {
+    const a = assembler();
+    await transfer([1, 2], 38);
+    await a.tick(onEvent, Date.now() + quietMs + 10);
+    expect(events).toEqual([expect.objectContaining({ studyInstanceUid: STUDY, source: 'stow', incomplete: '38 instances of a STOW-RS request were not stored (out of resources); re-send the study' })]);
+    await a.tick(onEvent, Date.now() + quietMs + 20);
+    expect(events).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 5));
+    await transfer([1, 2, 3], 0);
+    await a.tick(onEvent, Date.now() + quietMs + 30);
+    expect(events).toHaveLength(2);
+    expect(events[1]?.incomplete).toBeUndefined();
+  });
+
+  it('when a study is marked without any file changing (a refused request naming it), then it is emitted again, incomplete', async () => {
+    const a = assembler({ deleteOnSuccess: false, keepFailedHours: 72 });
+    await transfer([1], 0);
+    await a.tick(onEvent, Date.now() + quietMs + 10);
+    const named = new PushTransfer(store, 'STOW-RS request', STUDY);
+    named.cutShort('was refused for lack of disk space (storage pressure)');
+    await named.finish();
+    await a.tick(onEvent, Date.now() + quietMs + 20);
+    expect(events.map((e) => e.incomplete)).toEqual([undefined, 'a STOW-RS request was refused for lack of disk space (storage pressure); re-send the study']);
+  });
+
+  it('when a marked study has no jobs (held), then its files are not removed as no-jobs; keepFailedHours after its last change they are, with a warning', async () => {
+    const lines: { level: number; msg: string }[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) });
+    const a = new PushAssembler(store, { quietMs, pollIntervalMs: 50, cleanup: { deleteOnSuccess: true, keepFailedHours: 72 }, jobs, logger });
+    await transfer([1, 2], 1);
+    await a.tick(onEvent, Date.now() + quietMs + 10);
+    await a.tick(onEvent, Date.now() + 71 * HOUR);
+    expect(files()).toHaveLength(2);
+    await a.tick(onEvent, Date.now() + 73 * HOUR);
+    expect(files()).toHaveLength(0);
+    expect(store.incompleteMark(STUDY)).toBeUndefined();
+    expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).toContain('received study files removed: it stayed incomplete (never re-sent whole)');
+  });
+
+  it('when a kept study is re-sent, then it is emitted at once rather than after the kept-files recheck pause', async () => {
+    const a = assembler();
+    await transfer([1], 1);
+    const t = Date.now();
+    await a.tick(onEvent, t + quietMs + 10); // emitted, kept (incomplete): next recheck in a minute
+    await new Promise((r) => setTimeout(r, 5));
+    await transfer([1, 2], 0);
+    await a.tick(onEvent, Date.now() + quietMs + 20);
+    expect(events).toHaveLength(2);
   });
 
   it('when routing the event fails, then the files stay and the study is tried again later', async () => {

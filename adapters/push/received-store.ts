@@ -1,12 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readPart10, str } from '../../src/dicom/part10';
 import { AppError } from '../../src/domain/errors';
 import { logHash } from '../../src/domain/identity';
 import type { Logger } from '../../src/logging';
-import { KeyedMutex } from '../fhir/keyed-mutex';
+import { KeyedMutex } from '../../src/concurrency/keyed-mutex';
 import { FolderIndex } from '../folder/folder-index';
+import { isOutOfSpace, shortFileError } from '../storage/disk-write';
+import { IncompleteMarks, type IncompleteMark } from './incomplete-marks';
 
 /** Why a pushed instance was not kept; each push protocol maps it to its own status code. */
 export type RejectionReason =
@@ -29,6 +31,17 @@ export class PushRejection extends AppError {
   ) {
     super(reason === 'out-of-resources' ? 'OVERLOADED' : reason === 'too-large' ? 'TOO_LARGE' : 'BAD_DICOM', message, cause === undefined ? {} : { cause });
   }
+
+  /** The disk had no room (ENOSPC, EDQUOT, or a file shorter than what was written): the storage monitor should look. */
+  get noSpace(): boolean {
+    return this.reason === 'out-of-resources' && isOutOfSpace(this.cause);
+  }
+}
+
+/** The transfer (STOW-RS request, C-STORE association) an instance arrives in; see push-transfer.ts. */
+export interface TransferTicket {
+  /** Called under the study's lock before the instance is moved into the study's folder. */
+  enter(studyInstanceUid: string): Promise<void>;
 }
 
 /** What was kept of one pushed instance. */
@@ -55,6 +68,8 @@ export interface CommitExpectations {
   /** C-STORE: the dataset must be the instance the command announced. */
   sopClassUid?: string;
   sopInstanceUid?: string;
+  /** How many bytes the intake wrote to the temporary file: a shorter file lost bytes to a full disk. */
+  bytes?: number;
 }
 
 const ORIGIN_FILE = '.origin.json';
@@ -85,6 +100,8 @@ async function fsyncPath(p: string, flags: string): Promise<void> {
  */
 export class ReceivedStore {
   readonly index: FolderIndex;
+  /** Studies some of whose instances failed to arrive (incomplete-marks.ts). */
+  readonly marks: IncompleteMarks;
   private readonly locks = new KeyedMutex();
 
   constructor(
@@ -92,6 +109,7 @@ export class ReceivedStore {
     private readonly options: { maxInstanceBytes: number; logger: Logger },
   ) {
     this.index = new FolderIndex(root, options.maxInstanceBytes);
+    this.marks = new IncompleteMarks(root, (uid) => this.studyDir(uid), options.logger);
   }
 
   /** Creates the folders and removes temporary files a crash left behind (never acknowledged, so nothing is lost). */
@@ -100,7 +118,20 @@ export class ReceivedStore {
     const stale = await readdir(path.join(this.root, INCOMING_DIR));
     await Promise.all(stale.map((f) => rm(path.join(this.root, INCOMING_DIR, f), { force: true })));
     if (stale.length > 0) this.options.logger.info({ files: stale.length }, 'removed unacknowledged partial uploads');
+    await this.marks.load();
     await this.index.scan();
+  }
+
+  /** The study's incomplete mark, if instances of it are known to have failed to arrive. */
+  incompleteMark(studyInstanceUid: string): IncompleteMark | undefined {
+    return this.marks.get(studyInstanceUid);
+  }
+
+  async hasStudyFolder(studyInstanceUid: string): Promise<boolean> {
+    return access(this.studyDir(studyInstanceUid)).then(
+      () => true,
+      () => false,
+    );
   }
 
   get maxInstanceBytes(): number {
@@ -127,7 +158,7 @@ export class ReceivedStore {
   }
 
   /** Keeps bytes already in memory (e.g. a small test upload) by way of a temporary file. */
-  async commitBytes(bytes: Uint8Array, origin: StudyOrigin, expect: CommitExpectations = {}): Promise<ReceivedInstance> {
+  async commitBytes(bytes: Uint8Array, origin: StudyOrigin, expect: CommitExpectations = {}, transfer?: TransferTicket): Promise<ReceivedInstance> {
     const tmp = this.tempPath();
     try {
       await writeFile(tmp, bytes);
@@ -135,20 +166,21 @@ export class ReceivedStore {
       await rm(tmp, { force: true });
       throw new PushRejection('out-of-resources', 'the instance could not be written to disk', err);
     }
-    return this.commitFile(tmp, origin, expect);
+    return this.commitFile(tmp, origin, expect, transfer);
   }
 
   /**
    * Validates a fully written temporary file as DICOM Part 10, flushes it, and moves it into its study folder.
    * The temporary file is gone afterwards either way. Rejects with PushRejection saying why it was not kept.
    */
-  async commitFile(tmp: string, origin: StudyOrigin, expect: CommitExpectations = {}): Promise<ReceivedInstance> {
+  async commitFile(tmp: string, origin: StudyOrigin, expect: CommitExpectations = {}, transfer?: TransferTicket): Promise<ReceivedInstance> {
     try {
       let bytes: Buffer;
       try {
         const fh = await open(tmp, 'r');
         try {
           const { size } = await fh.stat();
+          if (expect.bytes !== undefined && size !== expect.bytes) throw new PushRejection('out-of-resources', 'the instance was not written whole to disk', shortFileError(expect.bytes, size));
           if (size > this.options.maxInstanceBytes) throw new PushRejection('too-large', `instance of ${size} bytes exceeds limits.maxInstanceBytes (${this.options.maxInstanceBytes})`);
           bytes = await fh.readFile();
         } finally {
@@ -182,20 +214,21 @@ export class ReceivedStore {
       if ((expect.sopInstanceUid !== undefined && expect.sopInstanceUid !== instance.sopInstanceUid) || (expect.sopClassUid !== undefined && expect.sopClassUid !== instance.sopClassUid)) {
         throw new PushRejection('sop-mismatch', 'the dataset is not the SOP instance the C-STORE request announced');
       }
-      await this.place(tmp, instance, origin);
+      await this.place(tmp, instance, origin, transfer);
       return instance;
     } finally {
       await rm(tmp, { force: true }).catch(() => undefined);
     }
   }
 
-  private async place(tmp: string, instance: ReceivedInstance, origin: StudyOrigin): Promise<void> {
+  private async place(tmp: string, instance: ReceivedInstance, origin: StudyOrigin, transfer: TransferTicket | undefined): Promise<void> {
     const dir = this.studyDir(instance.studyInstanceUid);
     const target = path.join(dir, `${hashName(instance.sopInstanceUid, 40)}.dcm`);
     try {
       await fsyncPath(tmp, 'r+');
       await this.withStudyLock(instance.studyInstanceUid, async () => {
         await mkdir(dir, { recursive: true });
+        await transfer?.enter(instance.studyInstanceUid);
         await writeFile(path.join(dir, ORIGIN_FILE), JSON.stringify({ ...origin, studyInstanceUid: instance.studyInstanceUid }));
         await rename(tmp, target);
         // The rename is durable only once the folder entry is flushed.
@@ -223,5 +256,11 @@ export class ReceivedStore {
   /** Deletes the study's folder (all its received instances). Callers hold the study lock. */
   async removeStudyFiles(studyInstanceUid: string): Promise<void> {
     await rm(this.studyDir(studyInstanceUid), { recursive: true, force: true });
+    this.marks.forget(studyInstanceUid);
+  }
+
+  /** Writes marks the full disk refused earlier (each under its study's lock). */
+  async saveUnsavedMarks(): Promise<void> {
+    for (const uid of this.marks.unsaved()) await this.withStudyLock(uid, () => this.marks.save(uid));
   }
 }

@@ -8,6 +8,7 @@ import request from 'supertest';
 import { readPart10, str } from '../../src/dicom/part10';
 import { errorHandler, notFound } from '../../src/http/error-handler';
 import { silentLogger } from '../../src/logging';
+import type { SpaceGate } from '../storage/storage-monitor';
 import { ReceivedStore } from './received-store';
 import { createStowRouter } from './stow-router';
 
@@ -180,6 +181,97 @@ describe('STOW-RS router (POST /dicomweb/studies)', () => {
     const res = await request(app2).post('/dicomweb/studies').set('Content-Type', CT).send(multipart([{ body: sample(11) }]));
     expect(res.status).toBe(409);
     expect((JSON.parse(res.text) as Record<string, DicomJsonSeq>)['00081198']?.Value[0]?.['00081197']?.Value?.[0]).toBe(0xa700);
+  });
+
+  describe('storage pressure and incomplete studies', () => {
+    /** A storage monitor stand-in: `free` decides; reports of a full disk are counted. */
+    const gate = (state: { free: boolean; reports: number }): SpaceGate => ({
+      spaceAvailable: () => state.free,
+      reportNoSpace: () => void state.reports++,
+      retryAfterSeconds: () => 30,
+      reason: () => 'received dir has 1000 bytes (0.0 MiB) free',
+    });
+    const appWith = (storage: SpaceGate): express.Express => {
+      const a = express();
+      a.use('/dicomweb', createStowRouter({ store, maxBodyBytes: 8 * 1024 * 1024, storage, logger: silentLogger }));
+      a.use(errorHandler(silentLogger));
+      return a;
+    };
+    const studyOf = (b: Buffer): string => uidOf(b, 'StudyInstanceUID');
+
+    it('when the service is under storage pressure, then 503 with Retry-After and the JSON error, the connection closes, and nothing is kept', async () => {
+      const parts = Array.from({ length: 40 }, (_, i) => ({ body: sample(i + 1) }));
+      const res = await request(appWith(gate({ free: false, reports: 0 }))).post('/dicomweb/studies').set('Content-Type', CT).send(multipart(parts));
+      expect(res.status).toBe(503);
+      expect(res.headers['retry-after']).toBe('30');
+      expect(res.headers.connection).toBe('close');
+      expect(res.body.error).toMatchObject({ code: 'STORAGE_FULL', retryable: true });
+      expect(res.body.error.message).toContain('low on disk space (received dir has 1000 bytes (0.0 MiB) free); retry later');
+      expect(keptFiles()).toHaveLength(0);
+      expect(readdirSync(path.join(root, '.incoming'))).toHaveLength(0);
+    });
+
+    it('when a refused request names a study that already has files, then that study is marked incomplete', async () => {
+      const a = sample(12);
+      await request(app).post('/dicomweb/studies').set('Content-Type', CT).send(multipart([{ body: a }])).expect(200);
+      const res = await request(appWith(gate({ free: false, reports: 0 }))).post(`/dicomweb/studies/${studyOf(a)}`).set('Content-Type', CT).send(multipart([{ body: sample(13) }]));
+      expect(res.status).toBe(503);
+      expect(store.incompleteMark(studyOf(a))?.reason).toBe('a STOW-RS request was refused for lack of disk space (storage pressure); re-send the study');
+    });
+
+    it('when pressure begins mid-request, then the parts after it fail with A700 without being written and the study is marked', async () => {
+      const state = { free: true, reports: 0 };
+      let asked = 0;
+      // Asked once for the request and once per part: pressure from the third part on (the disk ran low meanwhile).
+      const storage: SpaceGate = { ...gate(state), spaceAvailable: () => asked++ < 3 };
+      const parts = [14, 15, 16, 17].map((i) => ({ body: sample(i) }));
+      const res = await request(appWith(storage)).post('/dicomweb/studies').set('Content-Type', CT).send(multipart(parts));
+      expect(res.status).toBe(202);
+      const body = JSON.parse(res.text) as Record<string, DicomJsonSeq>;
+      expect(body['00081198']?.Value.map((i) => i['00081197']?.Value?.[0])).toEqual([0xa700, 0xa700]);
+      expect(body['00081199']?.Value).toHaveLength(2);
+      expect(keptFiles()).toHaveLength(2);
+      expect(store.incompleteMark(studyOf(sample(14)))).toMatchObject({ failed: 2, reason: '2 instances of a STOW-RS request were not stored (out of resources); re-send the study' });
+      // A clean re-send of the whole study clears it.
+      await new Promise((r) => setTimeout(r, 5));
+      await request(appWith(gate({ free: true, reports: 0 }))).post('/dicomweb/studies').set('Content-Type', CT).send(multipart(parts)).expect(200);
+      expect(store.incompleteMark(studyOf(sample(14)))).toBeUndefined();
+    });
+
+    it('when the body ends before its closing boundary after a whole part, then the stored study is marked incomplete', async () => {
+      const whole = multipart([{ body: sample(18) }, { body: sample(19) }]);
+      const res = await request(appWith(gate({ free: true, reports: 0 }))).post('/dicomweb/studies').set('Content-Type', CT).send(whole.subarray(0, whole.length - 5000));
+      expect(res.status).toBe(400);
+      expect(keptFiles()).toHaveLength(1);
+      expect(store.incompleteMark(studyOf(sample(18)))?.reason).toBe('a STOW-RS request ended before its closing boundary; re-send the study');
+    });
+
+    it('when the sender drops the connection mid-body, then the study it stored into is marked incomplete', async () => {
+      const server = appWith(gate({ free: true, reports: 0 })).listen(0, '127.0.0.1');
+      await new Promise((r) => server.once('listening', r));
+      const { port } = server.address() as AddressInfo;
+      const whole = multipart([{ body: sample(21) }, { body: sample(22) }]);
+      try {
+        const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/dicomweb/studies', headers: { 'Content-Type': CT, 'Transfer-Encoding': 'chunked' } });
+        req.on('error', () => undefined);
+        req.write(whole.subarray(0, whole.length - 20_000)); // the first part whole, the second half-way
+        const study = studyOf(sample(21));
+        const deadline = Date.now() + 5000;
+        while (keptFiles().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        req.destroy();
+        while (!store.incompleteMark(study) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        expect(store.incompleteMark(study)?.reason).toBe('a STOW-RS request lost its connection mid-transfer; re-send the study');
+        expect(keptFiles()).toHaveLength(1);
+      } finally {
+        server.close();
+      }
+    });
+
+    it('when an unreadable part is refused (C000), then the stored rest of the study is not marked', async () => {
+      const res = await request(appWith(gate({ free: true, reports: 0 }))).post('/dicomweb/studies').set('Content-Type', CT).send(multipart([{ body: sample(20) }, { body: Buffer.from('not DICOM') }]));
+      expect(res.status).toBe(202);
+      expect(store.incompleteMark(studyOf(sample(20)))).toBeUndefined();
+    });
   });
 
   it('when gzip-encoded, then 415 (compressed bodies are refused)', async () => {

@@ -2,9 +2,9 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import type { Job, JobResult, JobSpec, JobState, Stage } from '../../src/domain/job';
+import { interruptedError, JOB_STATES, type Dependency, type Job, type JobResult, type JobSpec, type JobState, type Stage } from '../../src/domain/job';
 import type { LineageOutputs, LineageResult, LineageSettlement, LineageView } from '../../src/domain/lineage';
-import type { JobError, JobStore } from '../../src/ports/job-store';
+import type { ClaimOptions, InterruptedOutcome, JobError, JobFilter, JobStore } from '../../src/ports/job-store';
 
 interface JobRow {
   id: string;
@@ -19,6 +19,9 @@ interface JobRow {
   source_ref: string | null;
   state: JobState;
   attempts: number;
+  interruptions: number;
+  waiting_for: string | null;
+  waiting_since: string | null;
   stage: string | null;
   last_error: string | null;
   not_before: string | null;
@@ -27,7 +30,8 @@ interface JobRow {
   updated_at: string;
 }
 
-const SCHEMA = `
+/** Version 1: the first schema (databases from before versioning have user_version 0 and these tables). */
+const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS jobs (
   id TEXT PRIMARY KEY,
   idempotency_key TEXT NOT NULL UNIQUE,
@@ -64,6 +68,25 @@ CREATE INDEX IF NOT EXISTS lineage_results_lineage ON lineage_results (lineage, 
 CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
 `;
 
+/**
+ * Version 2 (docs/reliability.md): outage waits and interruptions are not attempts; studies settle before routing.
+ */
+const SCHEMA_V2 = `
+ALTER TABLE jobs ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN waiting_for TEXT;
+ALTER TABLE jobs ADD COLUMN waiting_since TEXT;
+CREATE INDEX IF NOT EXISTS jobs_waiting ON jobs (state, waiting_for);
+CREATE TABLE IF NOT EXISTS settling_studies (
+  study_uid TEXT PRIMARY KEY,
+  record TEXT NOT NULL,
+  due_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS settling_due ON settling_studies (due_at);
+`;
+
+/** Migrations in order; the database's user_version says how many are applied. */
+const MIGRATIONS = [SCHEMA_V1, SCHEMA_V2];
+
 interface LineageRow {
   job_id: string;
   lineage: string;
@@ -89,15 +112,35 @@ function toJob(row: JobRow): Job {
     source: row.source,
     state: row.state,
     attempts: row.attempts,
+    interruptions: row.interruptions,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
   if (row.source_ref !== null) job.sourceRef = row.source_ref;
   if (row.stage !== null) job.stage = row.stage as Stage;
+  if (row.waiting_for !== null) job.waitingFor = row.waiting_for as Dependency;
+  if (row.waiting_since !== null) job.waitingSince = row.waiting_since;
   if (row.last_error !== null) job.lastError = JSON.parse(row.last_error) as JobError;
   if (row.not_before !== null) job.notBefore = row.not_before;
   if (row.result !== null) job.result = JSON.parse(row.result) as JobResult;
   return job;
+}
+
+/** The JobFilter as SQL (same semantics as the in-memory store's filter). */
+function whereClause(filter: JobFilter): { where: string; args: unknown[] } {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  const add = (sql: string, value: unknown): void => {
+    where.push(sql);
+    args.push(value);
+  };
+  if (filter.state) add('state = ?', filter.state);
+  if (filter.studyInstanceUid) add('study_uid = ?', filter.studyInstanceUid);
+  if (filter.code) add(`json_extract(last_error, '$.code') = ?`, filter.code);
+  if (filter.ids) add('id IN (SELECT value FROM json_each(?))', JSON.stringify(filter.ids));
+  if (filter.since) add('updated_at >= ?', filter.since);
+  if (filter.until) add('updated_at < ?', filter.until);
+  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
 }
 
 /**
@@ -113,7 +156,26 @@ export class SqliteJobStore implements JobStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
+    this.migrate();
+  }
+
+  /** The open database, for stores that share this file (the settling store). */
+  get database(): Database.Database {
+    return this.db;
+  }
+
+  /** Applies the migrations this file lacks, each in one transaction with its version bump. */
+  private migrate(): void {
+    const applied = this.db.pragma('user_version', { simple: true }) as number;
+    if (applied > MIGRATIONS.length) {
+      throw new Error(`the job database has schema version ${applied}, newer than this program knows (${MIGRATIONS.length}); use a newer clinical-ai`);
+    }
+    MIGRATIONS.slice(applied).forEach((sql, i) => {
+      this.db.transaction(() => {
+        this.db.exec(sql);
+        this.db.pragma(`user_version = ${applied + i + 1}`);
+      }).immediate();
+    });
   }
 
   async enqueue(spec: JobSpec): Promise<{ job: Job; created: boolean }> {
@@ -144,15 +206,18 @@ export class SqliteJobStore implements JobStore {
     return { job, created: info.changes === 1 };
   }
 
-  async claimNext(now: Date): Promise<Job | undefined> {
+  async claimNext(now: Date, options: ClaimOptions = {}): Promise<Job | undefined> {
     const iso = now.toISOString();
+    const down = JSON.stringify(options.unavailable ?? []);
     const claim = this.db.transaction((): JobRow | undefined => {
       const row = this.db
         .prepare(
-          `SELECT * FROM jobs WHERE state = 'queued' AND (not_before IS NULL OR not_before <= ?)
+          `SELECT * FROM jobs
+           WHERE (state = 'queued' AND (not_before IS NULL OR not_before <= ?))
+              OR (state = 'waiting' AND (waiting_for IS NULL OR waiting_for NOT IN (SELECT value FROM json_each(?))))
            ORDER BY rowid LIMIT 1`,
         )
-        .get(iso) as JobRow | undefined;
+        .get(iso, down) as JobRow | undefined;
       if (!row) return undefined;
       this.db
         .prepare(`UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = ? WHERE id = ?`)
@@ -169,27 +234,105 @@ export class SqliteJobStore implements JobStore {
 
   async succeed(jobId: string, result: JobResult): Promise<void> {
     this.db
-      .prepare(`UPDATE jobs SET state = 'succeeded', result = ?, last_error = NULL, not_before = NULL, updated_at = ? WHERE id = ?`)
+      .prepare(
+        `UPDATE jobs SET state = 'succeeded', result = ?, last_error = NULL, not_before = NULL, waiting_for = NULL, waiting_since = NULL,
+         updated_at = ? WHERE id = ?`,
+      )
       .run(JSON.stringify(result), new Date().toISOString(), jobId);
   }
 
   async retryLater(jobId: string, error: JobError, notBefore: Date): Promise<void> {
     this.db
-      .prepare(`UPDATE jobs SET state = 'queued', last_error = ?, not_before = ?, updated_at = ? WHERE id = ?`)
+      .prepare(`UPDATE jobs SET state = 'queued', last_error = ?, not_before = ?, waiting_for = NULL, waiting_since = NULL, updated_at = ? WHERE id = ?`)
       .run(JSON.stringify(error), notBefore.toISOString(), new Date().toISOString(), jobId);
+  }
+
+  async waitForDependency(jobId: string, dependency: Dependency, error: JobError, now: Date): Promise<Job | undefined> {
+    this.db
+      .prepare(
+        `UPDATE jobs SET state = 'waiting', attempts = MAX(0, attempts - 1), last_error = ?, not_before = NULL,
+           waiting_since = CASE WHEN waiting_for = ? AND waiting_since IS NOT NULL THEN waiting_since ELSE ? END,
+           waiting_for = ?, updated_at = ?
+         WHERE id = ?`,
+      )
+      .run(JSON.stringify(error), dependency, now.toISOString(), dependency, new Date().toISOString(), jobId);
+    return this.get(jobId);
+  }
+
+  async postpone(jobId: string, reason: JobError, notBefore: Date): Promise<void> {
+    this.db
+      .prepare(
+        `UPDATE jobs SET state = 'queued', attempts = MAX(0, attempts - 1), last_error = ?, not_before = ?, waiting_for = NULL, waiting_since = NULL,
+         updated_at = ? WHERE id = ?`,
+      )
+      .run(JSON.stringify(reason), notBefore.toISOString(), new Date().toISOString(), jobId);
   }
 
   async fail(jobId: string, error: JobError): Promise<void> {
     this.db
-      .prepare(`UPDATE jobs SET state = 'failed', last_error = ?, not_before = NULL, updated_at = ? WHERE id = ?`)
+      .prepare(`UPDATE jobs SET state = 'failed', last_error = ?, not_before = NULL, waiting_for = NULL, waiting_since = NULL, updated_at = ? WHERE id = ?`)
       .run(JSON.stringify(error), new Date().toISOString(), jobId);
   }
 
-  async requeueInterrupted(): Promise<number> {
-    const info = this.db
-      .prepare(`UPDATE jobs SET state = 'queued', not_before = NULL, updated_at = ? WHERE state = 'running'`)
-      .run(new Date().toISOString());
-    return info.changes;
+  async requeueInterrupted(options: { maxInterruptions: number }): Promise<InterruptedOutcome> {
+    const now = new Date().toISOString();
+    const run = this.db.transaction((): InterruptedOutcome => {
+      const rows = this.db.prepare(`SELECT * FROM jobs WHERE state = 'running'`).all() as JobRow[];
+      const parked: Job[] = [];
+      let requeued = 0;
+      for (const row of rows) {
+        const interruptions = row.interruptions + 1;
+        if (interruptions >= options.maxInterruptions) {
+          this.db
+            .prepare(
+              `UPDATE jobs SET state = 'failed', attempts = MAX(0, attempts - 1), interruptions = ?, last_error = ?, not_before = NULL,
+               waiting_for = NULL, waiting_since = NULL, updated_at = ? WHERE id = ?`,
+            )
+            .run(interruptions, JSON.stringify(interruptedError(interruptions)), now, row.id);
+          parked.push(toJob(this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(row.id) as JobRow));
+        } else {
+          this.db
+            .prepare(`UPDATE jobs SET state = 'queued', attempts = MAX(0, attempts - 1), interruptions = ?, not_before = NULL, updated_at = ? WHERE id = ?`)
+            .run(interruptions, now, row.id);
+          requeued++;
+        }
+      }
+      return { requeued, parked };
+    });
+    return run.immediate();
+  }
+
+  async retry(filter: Omit<JobFilter, 'state' | 'limit'>): Promise<Job[]> {
+    const { where, args } = whereClause({ ...filter, state: 'failed' });
+    const run = this.db.transaction((): Job[] => {
+      const ids = (this.db.prepare(`SELECT id FROM jobs ${where}`).all(...args) as { id: string }[]).map((r) => r.id);
+      const update = this.db.prepare(
+        `UPDATE jobs SET state = 'queued', attempts = 0, interruptions = 0, not_before = NULL, waiting_for = NULL, waiting_since = NULL,
+         result = NULL, updated_at = ? WHERE id = ? AND state = 'failed'`,
+      );
+      const now = new Date().toISOString();
+      for (const id of ids) update.run(now, id);
+      return ids.map((id) => toJob(this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow));
+    });
+    return run.immediate();
+  }
+
+  async expireWaits(before: Date, reason: (job: Job) => JobError): Promise<Job[]> {
+    const run = this.db.transaction((): Job[] => {
+      const rows = this.db.prepare(`SELECT * FROM jobs WHERE state = 'waiting' AND waiting_since IS NOT NULL AND waiting_since < ?`).all(before.toISOString()) as JobRow[];
+      const now = new Date().toISOString();
+      for (const row of rows) {
+        this.db.prepare(`UPDATE jobs SET state = 'failed', last_error = ?, not_before = NULL, updated_at = ? WHERE id = ?`).run(JSON.stringify(reason(toJob(row))), now, row.id);
+      }
+      return rows.map((r) => toJob(this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(r.id) as JobRow));
+    });
+    return run.immediate();
+  }
+
+  async countByState(): Promise<Record<JobState, number>> {
+    const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+    for (const row of this.db.prepare('SELECT state, COUNT(*) AS n FROM jobs GROUP BY state').all() as { state: JobState; n: number }[]) counts[row.state] = row.n;
+    return counts;
   }
 
   async get(jobId: string): Promise<Job | undefined> {
@@ -202,20 +345,10 @@ export class SqliteJobStore implements JobStore {
     return row ? toJob(row) : undefined;
   }
 
-  async list(filter: { state?: JobState; studyInstanceUid?: string; limit?: number } = {}): Promise<Job[]> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (filter.state) {
-      where.push('state = ?');
-      args.push(filter.state);
-    }
-    if (filter.studyInstanceUid) {
-      where.push('study_uid = ?');
-      args.push(filter.studyInstanceUid);
-    }
-    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY rowid DESC LIMIT ?`;
-    args.push(filter.limit ?? 100);
-    return (this.db.prepare(sql).all(...args) as JobRow[]).map(toJob);
+  async list(filter: JobFilter = {}): Promise<Job[]> {
+    const { where, args } = whereClause(filter);
+    const sql = `SELECT * FROM jobs ${where} ORDER BY rowid DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, filter.limit ?? 100) as JobRow[]).map(toJob);
   }
 
   async settleLineage(lineage: string, jobId: string, outputs: LineageOutputs): Promise<LineageSettlement> {

@@ -4,7 +4,13 @@
  */
 export type ErrorCode =
   | 'BAD_REQUEST'
+  /** no or unknown credentials */
+  | 'UNAUTHORIZED'
+  /** credentials without the role the route needs, or the route disabled by configuration */
+  | 'FORBIDDEN'
   | 'NOT_FOUND'
+  /** the resource is not in a state the request can act on */
+  | 'CONFLICT'
   | 'CONFIG_INVALID'
   | 'BAD_DICOM'
   | 'UNSUPPORTED_TRANSFER_SYNTAX'
@@ -20,11 +26,20 @@ export type ErrorCode =
   | 'FHIR_REJECTED'
   | 'TOO_LARGE'
   | 'OVERLOADED'
+  /** the disk of the data dir is below its free-space watermark */
+  | 'STORAGE_FULL'
+  /** the study changed after the job was routed: its outputs wait for the study to settle (not an attempt) */
+  | 'STUDY_CHANGING'
+  /** the process stopped while the job ran too many times (src/domain/job.ts interruptedError) */
+  | 'INTERRUPTED'
   | 'INTERNAL';
 
 const DEFAULT_STATUS: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
   NOT_FOUND: 404,
+  CONFLICT: 409,
   CONFIG_INVALID: 500,
   BAD_DICOM: 422,
   UNSUPPORTED_TRANSFER_SYNTAX: 415,
@@ -40,11 +55,14 @@ const DEFAULT_STATUS: Record<ErrorCode, number> = {
   FHIR_REJECTED: 502,
   TOO_LARGE: 413,
   OVERLOADED: 503,
+  STORAGE_FULL: 503,
+  STUDY_CHANGING: 503,
+  INTERRUPTED: 500,
   INTERNAL: 500,
 };
 
 /** Codes whose cause is outside us and may go away by itself (network, a restarting server). */
-const RETRYABLE_BY_DEFAULT = new Set<ErrorCode>(['PACS_UNAVAILABLE', 'FHIR_UNAVAILABLE', 'OVERLOADED']);
+const RETRYABLE_BY_DEFAULT = new Set<ErrorCode>(['PACS_UNAVAILABLE', 'FHIR_UNAVAILABLE', 'OVERLOADED', 'STORAGE_FULL']);
 
 export interface AppErrorOptions {
   httpStatus?: number;

@@ -2,11 +2,22 @@
 export type JobState =
   /** waiting for a worker (also after a retryable failure, once notBefore has passed) */
   | 'queued'
-  /** a worker holds it; if the process dies, start-up puts it back to queued */
+  /**
+   * waiting out an outage of a dependency (`waitingFor`): taken again as soon as that dependency answers; the wait
+   * spends no attempt (docs/reliability.md)
+   */
+  | 'waiting'
+  /** a worker holds it; if the process dies, start-up puts it back to queued (an interruption, not an attempt) */
   | 'running'
   | 'succeeded'
-  /** failed for good (not retryable, or out of attempts); kept with the reason */
+  /** failed for good (not retryable, out of attempts, or an outage longer than allowed); kept with the reason */
   | 'failed';
+
+export const JOB_STATES: readonly JobState[] = ['queued', 'waiting', 'running', 'succeeded', 'failed'];
+
+/** Outside systems whose outage pauses jobs instead of failing them (src/resilience/). */
+export type Dependency = 'pacs' | 'fhir';
+export const DEPENDENCIES: readonly Dependency[] = ['pacs', 'fhir'];
 
 /** The pipeline stages a job records, in order. */
 export const STAGES = [
@@ -59,7 +70,17 @@ export interface JobSpec {
 export interface Job extends JobSpec {
   id: string;
   state: JobState;
+  /**
+   * Runs that counted: the current or last run plus failures that belong to the job (bad data, model errors,
+   * rejections). Outage waits and process crashes give their run back.
+   */
   attempts: number;
+  /** Times the process stopped while this job ran (crash, kill, grace period over); parked after workers.maxInterruptions. */
+  interruptions: number;
+  /** The dependency whose outage the job waits out (state waiting), or last waited out. */
+  waitingFor?: Dependency;
+  /** ISO time the current outage wait began; a wait longer than outage.maxAgeMs fails the job. */
+  waitingSince?: string;
   /** Last stage reached (for diagnosis and resume). */
   stage?: Stage;
   lastError?: { code: string; message: string; retryable: boolean };
@@ -68,4 +89,16 @@ export interface Job extends JobSpec {
   result?: JobResult;
   createdAt: string;
   updatedAt: string;
+}
+
+/**
+ * Why a job is parked after the process stopped under it again and again: a crash that repeats on the same job is
+ * most likely caused by it (a file that takes the decoder down), so it must not take the service down for ever.
+ */
+export function interruptedError(interruptions: number): { code: string; message: string; retryable: boolean } {
+  return {
+    code: 'INTERRUPTED',
+    message: `the service stopped ${interruptions} times while running this job (crash, kill or shutdown); parked so it cannot stop the service again. Look at the study, then retry it (clinical-ai jobs retry)`,
+    retryable: false,
+  };
 }

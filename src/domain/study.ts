@@ -35,6 +35,11 @@ export interface SeriesInfo {
   sliceThickness?: number;
   /** PixelSpacing in mm: [row spacing, column spacing]. */
   pixelSpacing?: [number, number];
+  /**
+   * How many instances the series should have, where the PACS or the headers say (Orthanc's expected count, DICOM
+   * ImagesInAcquisition for a single-acquisition series); a study with fewer is held before routing.
+   */
+  expectedInstances?: number;
   instances: InstanceInfo[];
 }
 
@@ -65,5 +70,10 @@ export interface StudyEvent {
   sourceRef?: string;
   /** Calling AE title of a C-STORE association, when the intake knows it (route rules can test it). */
   callingAeTitle?: string;
+  /**
+   * The intake knows instances of this study failed to arrive (a push refused for lack of disk, an aborted
+   * association): why, without patient data. Such a study is held, not routed, until it is sent again whole.
+   */
+  incomplete?: string;
   receivedAt: string;
 }

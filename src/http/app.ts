@@ -1,6 +1,6 @@
 import express, { type Router } from 'express';
 import { AppError } from '../domain/errors';
-import type { JobState } from '../domain/job';
+import { JOB_STATES, type JobState } from '../domain/job';
 import type { LoadedModel } from '../domain/manifest';
 import type { Logger } from '../logging';
 import type { FhirSink, StudyReports } from '../ports/fhir-sink';
@@ -8,6 +8,8 @@ import type { ImagingSource } from '../ports/imaging-source';
 import type { JobStore } from '../ports/job-store';
 import type { RouteRule } from '../routing/route-rules';
 import { errorHandler, notFound } from './error-handler';
+import { jobActionsRouter } from './job-actions';
+import { operationsRouter, type OperationsDeps } from './operations';
 import { routeDryRunRouter } from './route-dry-run';
 import { relativeReference } from '../fhir/references';
 
@@ -31,10 +33,15 @@ export interface HttpDeps {
   routes?: readonly RouteRule[];
   /** Where the dry-run looks up { studyInstanceUid } bodies. */
   source?: ImagingSource;
+  /** Operator bearer token (auth.operatorToken); empty = operator routes answer 403. */
+  operatorToken?: string;
+  /** Called after operator retries (wakes the workers). */
+  onRetried?: () => void;
+  /** Dependencies, settling studies and storage for /metrics, /status and /intake/pending. */
+  operations?: Omit<OperationsDeps, 'jobs'>;
 }
 
 const STUDY_UID = /^[0-9]+(\.[0-9]+)*$/;
-const JOB_STATES: JobState[] = ['queued', 'running', 'succeeded', 'failed'];
 
 /** Time-boxes a readiness probe so one hanging dependency cannot hang /readyz. */
 async function withTimeout(p: Promise<void>, ms: number): Promise<void> {
@@ -80,6 +87,10 @@ export function createApp(deps: HttpDeps): express.Express {
     const ready = results.every((r) => r.ok);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: results });
   });
+
+  // Before /jobs/:id, which would take "dead-letter" and "retry" for ids.
+  app.use(jobActionsRouter({ jobs: deps.jobs, operatorToken: deps.operatorToken ?? '', logger: deps.logger, ...(deps.onRetried ? { onRetried: deps.onRetried } : {}) }));
+  app.use(operationsRouter({ jobs: deps.jobs, dependencies: () => [], ...deps.operations }));
 
   app.get('/jobs', async (req, res) => {
     const state = typeof req.query.state === 'string' ? req.query.state : undefined;

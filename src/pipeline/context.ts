@@ -5,6 +5,7 @@ import type { Logger } from '../logging';
 import type { FhirSink } from '../ports/fhir-sink';
 import type { ImagingSource } from '../ports/imaging-source';
 import type { ImagingStore } from '../ports/imaging-store';
+import type { JobCheckpoints } from '../ports/job-checkpoints';
 import type { JobStore } from '../ports/job-store';
 import type { ModelRuntime } from '../ports/model-runtime';
 import type { Reduction } from '../inference/worker-protocol';
@@ -24,7 +25,16 @@ export interface PipelineDeps {
   fhir: FhirSink | null;
   runtime: PipelineRuntime;
   jobs: JobStore;
+  /** Where a job keeps what it computed and wrote until it ends (resume instead of repeat); none = always recompute. */
+  checkpoints?: JobCheckpoints;
   models: ReadonlyMap<string, LoadedModel>;
+  /**
+   * When the job's study changed after it was routed and is settling again: until when its outputs should wait (a
+   * newer job may supersede this one before it publishes anything). Absent: outputs are written at once.
+   */
+  studyChanging?: (studyInstanceUid: string) => Promise<{ until: number } | undefined>;
+  /** How long after routing a job's outputs may wait for its study to settle (completion.windowMs). */
+  publicationHoldMs?: number;
   results: Config['results'];
   limits: Config['limits'];
   /** DICOMweb base URL of the PACS for FHIR ImagingStudy.endpoint, when there is one. */

@@ -1,79 +1,53 @@
-import { loadPixelCodecs } from '../dicom/decode';
-import { buildVolume } from '../dicom/volume';
 import { AppError } from '../domain/errors';
 import type { Findings } from '../domain/findings';
 import type { JobResult } from '../domain/job';
 import type { JobContext } from './context';
-import { parseInstances } from './stages/decode';
-import { encodeSeg } from './stages/encode-seg';
-import { classifyVolume } from './stages/infer-classification';
-import { segmentVolume } from './stages/infer-segmentation';
-import { segmentVolume3d } from './stages/infer-volume';
-import { retrieveSeries } from './stages/retrieve';
+import { computeFindings, resumeFindings, saveCheckpoint } from './stages/compute-findings';
 import { storeSeg } from './stages/store-seg';
-import { jobLineage, planOutputs, supersedePrevious, type OutputPlan } from './stages/supersede-previous';
-import { studyFromSource } from './stages/study-from-source';
+import { jobLineage, planOutputs, supersedePrevious } from './stages/supersede-previous';
 import { writeFhir } from './stages/write-fhir';
 
 /**
  * The whole flow for one job, top to bottom. Each stage is recorded before it starts, so a crash leaves the job's
- * last stage on record; a re-run repeats every stage, which is safe because every output carries identifiers
- * derived from the job's idempotency key (the SEG replaces itself, FHIR writes are conditional).
+ * last stage on record. What is computed (findings, the encoded SEG) and what is written (SEG stored, FHIR written)
+ * is kept as a checkpoint, so a re-run after an outage or a crash resumes where it stopped instead of repeating
+ * retrieval and inference; repeating a write is safe anyway because every output carries identifiers derived from
+ * the job's idempotency key (the SEG replaces itself, FHIR writes are conditional).
  */
 export async function runPipeline(ctx: JobContext): Promise<JobResult> {
-  const { job, deps, model } = ctx;
+  const computed = (await resumeFindings(ctx)) ?? (await computeFindings(ctx));
+  const { findings, study } = computed;
 
-  await ctx.enter('retrieve');
-  const parts = await retrieveSeries(ctx);
+  await holdWhileStudyChanges(ctx);
+  const plan = await planOutputs(ctx);
+  if (plan.kind === 'skip') return { summary: summarise(findings), supersededBy: plan.current.jobId };
 
-  await ctx.enter('decode');
-  const instances = parseInstances(ctx, parts);
-  const first = instances[0];
-  if (!first) throw new AppError('NO_MATCHING_SERIES', 'the job has no instances');
-  const study = studyFromSource(first.dataset, job.instanceUids);
-
-  await ctx.enter('volume');
-  // Compressed transfer syntaxes need the codec WebAssembly; loading is once per process (again after a codec error).
-  await loadPixelCodecs();
-  const volume = buildVolume(instances, {
-    decodeLimits: { maxVoxels: deps.limits.maxVoxels },
-    // Uneven slice gaps are kept (as sliceOffsets) only for models that resample them to a uniform grid.
-    nonUniformSpacing: model.manifest.preprocessing.nonUniformSpacing ?? 'reject',
-  });
-
-  await ctx.enter('infer');
-  let findings: Findings;
   const result: JobResult = {};
-  let plan: OutputPlan;
-  if (model.manifest.task === 'segmentation') {
-    const segmentation = model.manifest.io.layout === 'volume' ? await segmentVolume3d(ctx, volume) : await segmentVolume(ctx, volume);
-
-    await ctx.enter('encode');
-    const seg = encodeSeg(ctx, first.dataset, volume, segmentation);
-
-    plan = await planOutputs(ctx);
-    if (plan.kind === 'skip') return { summary: summarise(seg.findings), supersededBy: plan.current.jobId };
+  if (findings.kind === 'segmentation') {
     await ctx.enter('store-seg');
-    const location = await storeSeg(ctx, seg.part10, seg.findings.segSopInstanceUid);
-    findings = seg.findings;
-    result.segSeriesInstanceUid = seg.findings.segSeriesInstanceUid;
-    result.segSopInstanceUid = seg.findings.segSopInstanceUid;
-    if (location) result.segPath = location;
+    if (!computed.segStored) {
+      const location = await storeSeg(ctx, computed.seg as Uint8Array, findings.segSopInstanceUid);
+      computed.segStored = location ? { location } : {};
+      await saveCheckpoint(ctx, computed);
+    }
+    result.segSeriesInstanceUid = findings.segSeriesInstanceUid;
+    result.segSopInstanceUid = findings.segSopInstanceUid;
+    if (computed.segStored.location) result.segPath = computed.segStored.location;
     study.series.push({
-      seriesInstanceUid: seg.findings.segSeriesInstanceUid,
+      seriesInstanceUid: findings.segSeriesInstanceUid,
       modality: 'SEG',
-      seriesNumber: seg.findings.segSeriesNumber,
-      instances: [{ sopInstanceUid: seg.findings.segSopInstanceUid, sopClassUid: seg.findings.segSopClassUid }],
+      seriesNumber: findings.segSeriesNumber,
+      instances: [{ sopInstanceUid: findings.segSopInstanceUid, sopClassUid: findings.segSopClassUid }],
     });
-  } else {
-    findings = await classifyVolume(ctx, volume);
-    plan = await planOutputs(ctx);
-    if (plan.kind === 'skip') return { summary: summarise(findings), supersededBy: plan.current.jobId };
   }
 
   await ctx.enter('write-fhir');
-  const written = await writeFhir(ctx, study, findings, { lineage: jobLineage(ctx), ...(plan.replaces ? { replaces: plan.replaces } : {}) });
-  if (written.reportId) result.reportId = written.reportId;
+  if (!computed.fhirWritten) {
+    const written = await writeFhir(ctx, study, findings, { lineage: jobLineage(ctx), ...(plan.replaces ? { replaces: plan.replaces } : {}) });
+    computed.fhirWritten = written.reportId ? { reportId: written.reportId } : {};
+    await saveCheckpoint(ctx, computed);
+  }
+  if (computed.fhirWritten.reportId) result.reportId = computed.fhirWritten.reportId;
   result.summary = summarise(findings);
 
   // Only now, with this result stored and written, are earlier results of the lineage retired.
@@ -83,8 +57,27 @@ export async function runPipeline(ctx: JobContext): Promise<JobResult> {
     ...(result.segSopInstanceUid ? { segSopInstanceUid: result.segSopInstanceUid } : {}),
     ...(result.segSeriesInstanceUid ? { segSeriesInstanceUid: result.segSeriesInstanceUid } : {}),
   });
-  if (settled.current.jobId !== job.id) result.supersededBy = settled.current.jobId;
+  if (settled.current.jobId !== ctx.job.id) result.supersededBy = settled.current.jobId;
   return result;
+}
+
+/**
+ * A study that grew after this job was routed is settling again, and its newer job will supersede this one: rather
+ * than publish now and be withdrawn seconds later, the outputs wait (the computation is kept in the checkpoint) until
+ * it settles; then planOutputs decides whether this job is still current. Only within the completion window after
+ * the job was created: a study held for ever must not hold its results for ever.
+ */
+async function holdWhileStudyChanges(ctx: JobContext): Promise<void> {
+  const { deps, job } = ctx;
+  if (!deps.studyChanging) return;
+  const now = (deps.now ?? (() => new Date()))().getTime();
+  if (deps.publicationHoldMs !== undefined && now - Date.parse(job.createdAt) > deps.publicationHoldMs) return;
+  const changing = await deps.studyChanging(job.studyInstanceUid);
+  if (!changing) return;
+  throw new AppError('STUDY_CHANGING', 'the study changed after this job was routed; its outputs wait until it is complete again', {
+    retryable: true,
+    details: { postponeUntil: Math.max(changing.until, now + 1000) },
+  });
 }
 
 /** One line without patient data, for job listings and CLI output. */

@@ -91,8 +91,11 @@ describe('clinical-ai chart', () => {
     expect(byName.get('CLINICAL_AI_FHIR_TOKEN')).toEqual({
       name: 'CLINICAL_AI_FHIR_TOKEN', valueFrom: { secretKeyRef: { name: 'fhir-token', key: 'access-token' } },
     });
+    expect(byName.get('CLINICAL_AI_AUTH_OPERATOR_TOKEN')).toEqual({
+      name: 'CLINICAL_AI_AUTH_OPERATOR_TOKEN', valueFrom: { secretKeyRef: { name: 'clinical-ai-operator', key: 'token' } },
+    });
     const config = configJson(objects);
-    for (const key of ['pacsUsername', 'pacsPassword', 'fhirToken']) expect(config).not.toHaveProperty(key);
+    for (const key of ['pacsUsername', 'pacsPassword', 'fhirToken', 'auth']) expect(config).not.toHaveProperty(key);
   });
 
   it('when no Secrets are referenced, then no credential env vars are rendered', () => {
@@ -102,6 +105,7 @@ describe('clinical-ai chart', () => {
 
   it('when a credential is put in config, then the values schema refuses it', () => {
     expect(renderError([], ['config.fhirToken=abc'])).toContain('config.fhirToken');
+    expect(renderError([], ['config.auth.operatorToken=abc'])).toContain('config.auth');
   });
 
   it('when rendered with default values, then pod and container run non-root with a read-only root, no capabilities and RuntimeDefault seccomp', () => {

@@ -41,6 +41,7 @@ export function jobStoreContract(name: string, make: () => Promise<JobStore> | J
       const job = await store.claimNext(new Date());
       expect(job?.state).toBe('running');
       expect(job?.attempts).toBe(1);
+      expect(job?.interruptions).toBe(0);
       expect(await store.claimNext(new Date())).toBeUndefined();
     });
 
@@ -76,11 +77,118 @@ export function jobStoreContract(name: string, make: () => Promise<JobStore> | J
       expect((await store.list({ state: 'failed' })).map((j) => j.id)).toEqual([b.id]);
     });
 
-    it('when the process died with jobs running, then requeueInterrupted puts them back to queued', async () => {
+    it('when the process died with jobs running, then requeueInterrupted puts them back to queued without spending an attempt', async () => {
       await store.enqueue(spec());
       await store.claimNext(new Date());
-      expect(await store.requeueInterrupted()).toBe(1);
-      expect((await store.claimNext(new Date()))?.attempts).toBe(2);
+      expect(await store.requeueInterrupted({ maxInterruptions: 5 })).toEqual({ requeued: 1, parked: [] });
+      const again = await store.claimNext(new Date());
+      expect(again).toMatchObject({ attempts: 1, interruptions: 1 });
+    });
+
+    it('when a job was interrupted maxInterruptions times, then it is parked as failed, not retryable, and others are requeued', async () => {
+      const { job } = await store.enqueue(spec({ idempotencyKey: 'crashes' }));
+      for (let i = 1; i <= 2; i++) {
+        await store.claimNext(new Date());
+        expect((await store.requeueInterrupted({ maxInterruptions: 3 })).requeued).toBe(1);
+      }
+      await store.claimNext(new Date());
+      await store.enqueue(spec({ idempotencyKey: 'other' }));
+      await store.claimNext(new Date());
+      const outcome = await store.requeueInterrupted({ maxInterruptions: 3 });
+      expect(outcome.requeued).toBe(1);
+      expect(outcome.parked.map((j) => j.id)).toEqual([job.id]);
+      expect(await store.get(job.id)).toMatchObject({ state: 'failed', interruptions: 3, attempts: 0, lastError: { code: 'INTERRUPTED', retryable: false } });
+    });
+
+    describe('outage waits', () => {
+      const outage = { code: 'PACS_UNAVAILABLE', message: 'down', retryable: true };
+
+      it('when a run meets an outage, then the job waits for that dependency with its attempt given back', async () => {
+        const { job } = await store.enqueue(spec());
+        await store.claimNext(new Date());
+        const t0 = new Date('2026-01-01T00:00:00Z');
+        const waiting = await store.waitForDependency(job.id, 'pacs', outage, t0);
+        expect(waiting).toMatchObject({ state: 'waiting', attempts: 0, waitingFor: 'pacs', waitingSince: t0.toISOString(), lastError: outage });
+        expect(await store.claimNext(new Date(), { unavailable: ['pacs'] })).toBeUndefined();
+        expect((await store.claimNext(new Date(), { unavailable: ['fhir'] }))?.id).toBe(job.id);
+      });
+
+      it('when a job waits again for the same dependency, then its wait keeps its start; another dependency starts a new wait', async () => {
+        const { job } = await store.enqueue(spec());
+        const t0 = new Date('2026-01-01T00:00:00Z');
+        const t1 = new Date('2026-01-01T01:00:00Z');
+        await store.claimNext(new Date());
+        await store.waitForDependency(job.id, 'pacs', outage, t0);
+        await store.claimNext(new Date());
+        expect((await store.waitForDependency(job.id, 'pacs', outage, t1))?.waitingSince).toBe(t0.toISOString());
+        await store.claimNext(new Date());
+        expect((await store.waitForDependency(job.id, 'fhir', { ...outage, code: 'FHIR_UNAVAILABLE' }, t1))?.waitingSince).toBe(t1.toISOString());
+        expect((await store.get(job.id))?.attempts).toBe(0);
+      });
+
+      it('when waits began before the cutoff, then expireWaits fails exactly those with the reason given', async () => {
+        const { job: old } = await store.enqueue(spec({ idempotencyKey: 'old' }));
+        const { job: recent } = await store.enqueue(spec({ idempotencyKey: 'recent' }));
+        await store.claimNext(new Date());
+        await store.claimNext(new Date());
+        await store.waitForDependency(old.id, 'pacs', outage, new Date('2026-01-01T00:00:00Z'));
+        await store.waitForDependency(recent.id, 'pacs', outage, new Date('2026-01-09T00:00:00Z'));
+        const expired = await store.expireWaits(new Date('2026-01-08T00:00:00Z'), (j) => ({ code: 'PACS_UNAVAILABLE', message: `gave up ${j.waitingFor}`, retryable: true }));
+        expect(expired.map((j) => j.id)).toEqual([old.id]);
+        expect(await store.get(old.id)).toMatchObject({ state: 'failed', lastError: { message: 'gave up pacs' } });
+        expect((await store.get(recent.id))?.state).toBe('waiting');
+      });
+    });
+
+    it('when a job is postponed, then it is queued not before the given time and its attempt is given back', async () => {
+      const { job } = await store.enqueue(spec());
+      await store.claimNext(new Date());
+      const later = new Date(Date.now() + 60_000);
+      await store.postpone(job.id, { code: 'STUDY_CHANGING', message: 'the study changed', retryable: true }, later);
+      expect(await store.claimNext(new Date())).toBeUndefined();
+      expect(await store.claimNext(new Date(later.getTime() + 1))).toMatchObject({ id: job.id, attempts: 1, lastError: { code: 'STUDY_CHANGING' } });
+    });
+
+    describe('operator retry', () => {
+      it('when failed jobs are retried, then they are queued with a fresh attempt budget; other states are left alone', async () => {
+        const { job: a } = await store.enqueue(spec({ idempotencyKey: 'a' }));
+        const { job: b } = await store.enqueue(spec({ idempotencyKey: 'b' }));
+        const { job: c } = await store.enqueue(spec({ idempotencyKey: 'c' }));
+        for (let i = 0; i < 3; i++) await store.claimNext(new Date());
+        await store.fail(a.id, { code: 'PACS_UNAVAILABLE', message: 'gave up', retryable: true });
+        await store.fail(b.id, { code: 'BAD_DICOM', message: 'truncated', retryable: false });
+        await store.succeed(c.id, { summary: 'ok' });
+        const retried = await store.retry({});
+        expect(retried.map((j) => j.id).sort()).toEqual([a.id, b.id].sort());
+        expect(await store.get(a.id)).toMatchObject({ state: 'queued', attempts: 0, interruptions: 0, lastError: { code: 'PACS_UNAVAILABLE' } });
+        expect((await store.get(c.id))?.state).toBe('succeeded');
+        expect((await store.claimNext(new Date()))?.attempts).toBe(1);
+      });
+
+      it('when a retry names a code, ids or a time range, then only matching failed jobs are retried', async () => {
+        const ids: string[] = [];
+        for (const [key, code] of [['a', 'PACS_UNAVAILABLE'], ['b', 'BAD_DICOM'], ['c', 'PACS_UNAVAILABLE']] as const) {
+          const { job } = await store.enqueue(spec({ idempotencyKey: key }));
+          await store.claimNext(new Date());
+          await store.fail(job.id, { code, message: key, retryable: code === 'PACS_UNAVAILABLE' });
+          ids.push(job.id);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        const [a, b, c] = ids as [string, string, string];
+        expect((await store.list({ state: 'failed', code: 'PACS_UNAVAILABLE' })).map((j) => j.id)).toEqual([c, a]);
+        const cAt = (await store.get(c))?.updatedAt as string;
+        expect((await store.retry({ code: 'PACS_UNAVAILABLE', until: cAt })).map((j) => j.id)).toEqual([a]);
+        expect((await store.retry({ ids: [b] })).map((j) => j.id)).toEqual([b]);
+        expect((await store.retry({ since: cAt })).map((j) => j.id)).toEqual([c]);
+        expect(await store.retry({})).toEqual([]);
+      });
+    });
+
+    it('when jobs are in several states, then countByState counts each, zero included', async () => {
+      await store.enqueue(spec({ idempotencyKey: 'a' }));
+      await store.enqueue(spec({ idempotencyKey: 'b' }));
+      await store.claimNext(new Date());
+      expect(await store.countByState()).toEqual({ queued: 1, waiting: 0, running: 1, succeeded: 0, failed: 0 });
     });
 
     describe('result lineage', () => {

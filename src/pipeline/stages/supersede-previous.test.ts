@@ -43,6 +43,21 @@ describe('planOutputs / supersedePrevious (lineage logic)', () => {
     expect(await planOutputs(ctxOf({ ...a, stage: 'store-seg' }))).toEqual({ kind: 'write' });
   });
 
+  it('when a newer job of the lineage is still pending, then a job that never wrote skips in its favour; other lineages do not count', async () => {
+    const a = await job('a');
+    const other = (await jobs.enqueue({ idempotencyKey: 'o', studyInstanceUid: '1.2', seriesInstanceUid: '9.9', instanceUids: ['o'], modelId: 'm', modelVersion: '1', modelDigest: 'd', source: 'test' })).job;
+    void other;
+    expect(await planOutputs(ctxOf(a))).toEqual({ kind: 'write' });
+    const b = await job('b');
+    expect(await planOutputs(ctxOf(a))).toMatchObject({ kind: 'skip', current: { jobId: b.id } });
+    expect(await planOutputs(ctxOf({ ...a, stage: 'store-seg' }))).toEqual({ kind: 'write' });
+    await jobs.claimNext(new Date());
+    await jobs.claimNext(new Date());
+    await jobs.claimNext(new Date());
+    await jobs.fail(b.id, { code: 'BAD_DICOM', message: 'x', retryable: false });
+    expect(await planOutputs(ctxOf(a))).toEqual({ kind: 'write' });
+  });
+
   it('when the job itself is current (a re-run after settle), then it writes without linking itself', async () => {
     const a = await job('a');
     await jobs.settleLineage(jobLineage(ctxOf(a)), a.id, { reportId: 'r-a' });

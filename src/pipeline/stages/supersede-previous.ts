@@ -31,9 +31,27 @@ function earlierAttemptMayHaveWritten(ctx: JobContext): boolean {
   return ctx.job.stage !== undefined && STAGES.indexOf(ctx.job.stage) >= STAGES.indexOf('store-seg');
 }
 
+/**
+ * A job of the same lineage created after this one that has not ended yet: it will supersede whatever this job
+ * writes now (the study changed after this job was routed), so this one need not publish at all.
+ */
+async function newerPendingJob(ctx: JobContext): Promise<string | undefined> {
+  const { job } = ctx;
+  const all = await ctx.deps.jobs.list({ studyInstanceUid: job.studyInstanceUid, limit: 1000 });
+  const mine = all.findIndex((j) => j.id === job.id);
+  // list() is newest first: the jobs before this one were created after it.
+  const newer = all.slice(0, mine < 0 ? 0 : mine).filter((j) => j.seriesInstanceUid === job.seriesInstanceUid && j.modelId === job.modelId);
+  return newer.find((j) => j.state === 'queued' || j.state === 'running' || j.state === 'waiting')?.id;
+}
+
 export async function planOutputs(ctx: JobContext): Promise<OutputPlan> {
-  const view = await ctx.deps.jobs.viewLineage(jobLineage(ctx), ctx.job.id);
+  const lineage = jobLineage(ctx);
+  const view = await ctx.deps.jobs.viewLineage(lineage, ctx.job.id);
   const current = view.current;
+  if (!current || !view.currentIsNewer) {
+    const newer = earlierAttemptMayHaveWritten(ctx) ? undefined : await newerPendingJob(ctx);
+    if (newer) return { kind: 'skip', current: { lineage, jobId: newer, outputs: {}, retired: false } };
+  }
   if (!current) return { kind: 'write' };
   if (view.currentIsNewer) {
     // Outputs of an earlier attempt must be retired at settle, so such a job goes on (its writes are idempotent).

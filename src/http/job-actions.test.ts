@@ -1,0 +1,89 @@
+import request from 'supertest';
+import { MemoryJobStore } from '../../adapters/memory/memory-job-store';
+import { silentLogger } from '../logging';
+import { spec } from '../../test/support/job-store-contract';
+import { createApp } from './app';
+
+const TOKEN = 'x'.repeat(40);
+
+async function failedJobs(jobs: MemoryJobStore, codes: string[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const [i, code] of codes.entries()) {
+    const { job } = await jobs.enqueue(spec({ idempotencyKey: `k${i}` }));
+    await jobs.claimNext(new Date());
+    await jobs.fail(job.id, { code, message: `${code} happened`, retryable: code.endsWith('UNAVAILABLE') });
+    ids.push(job.id);
+  }
+  return ids;
+}
+
+describe('R10.6 operator routes on jobs', () => {
+  const appWith = (jobs: MemoryJobStore, operatorToken = TOKEN, onRetried?: () => void) =>
+    createApp({ jobs, fhir: null, readiness: [], logger: silentLogger, operatorToken, ...(onRetried ? { onRetried } : {}) });
+
+  it('when no operator token is configured, then retries are refused with 403 naming the key, even with a token', async () => {
+    const jobs = new MemoryJobStore();
+    const [id] = await failedJobs(jobs, ['BAD_DICOM']);
+    const res = await request(appWith(jobs, '')).post(`/jobs/${id}/retry`).set('authorization', `Bearer ${TOKEN}`);
+    expect(res.status).toBe(403);
+    expect(res.body.error.message).toContain('auth.operatorToken');
+    expect((await jobs.get(id as string))?.state).toBe('failed');
+  });
+
+  it('when credentials are missing or wrong, then 401 with WWW-Authenticate or 403, and nothing changes', async () => {
+    const jobs = new MemoryJobStore();
+    const [id] = await failedJobs(jobs, ['BAD_DICOM']);
+    const anonymous = await request(appWith(jobs)).post(`/jobs/${id}/retry`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers['www-authenticate']).toMatch(/^Bearer /);
+    expect((await request(appWith(jobs)).post(`/jobs/${id}/retry`).set('authorization', `Bearer ${'y'.repeat(40)}`)).status).toBe(403);
+    expect((await request(appWith(jobs)).post('/jobs/retry').send({ state: 'failed' })).status).toBe(401);
+    expect((await jobs.get(id as string))?.state).toBe('failed');
+  });
+
+  it('when the operator retries one failed job, then it is queued and the workers are woken; a job not failed answers 409', async () => {
+    const jobs = new MemoryJobStore();
+    const [id] = await failedJobs(jobs, ['PACS_UNAVAILABLE']);
+    let woken = 0;
+    const app = appWith(jobs, TOKEN, () => woken++);
+    const res = await request(app).post(`/jobs/${id}/retry`).set('authorization', `Bearer ${TOKEN}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id, state: 'queued', attempts: 0 });
+    expect(woken).toBe(1);
+    expect((await request(app).post(`/jobs/${id}/retry`).set('authorization', `Bearer ${TOKEN}`)).status).toBe(409);
+    expect((await request(app).post('/jobs/nope/retry').set('authorization', `Bearer ${TOKEN}`)).status).toBe(404);
+  });
+
+  it('when the operator retries by filter, then only matching failed jobs are queued; an empty or unknown filter is refused', async () => {
+    const jobs = new MemoryJobStore();
+    const [a, b, c] = await failedJobs(jobs, ['PACS_UNAVAILABLE', 'BAD_DICOM', 'PACS_UNAVAILABLE']);
+    const app = appWith(jobs);
+    const post = (body: unknown) => request(app).post('/jobs/retry').set('authorization', `Bearer ${TOKEN}`).send(body as object);
+    expect((await post({})).status).toBe(400);
+    expect((await post({ state: 'running' })).status).toBe(400);
+    expect((await post({ state: 'failed', colour: 'red' })).status).toBe(400);
+    expect((await post({ state: 'failed', since: 'yesterday' })).status).toBe(400);
+    const res = await post({ state: 'failed', code: 'PACS_UNAVAILABLE' });
+    expect(res.status).toBe(200);
+    expect(res.body.retried).toBe(2);
+    expect(res.body.jobs.map((j: { id: string }) => j.id).sort()).toEqual([a, c].sort());
+    expect((await jobs.get(b as string))?.state).toBe('failed');
+  });
+
+  it('when jobs failed, then the dead letter groups them by reason with what to do, most frequent first', async () => {
+    const jobs = new MemoryJobStore();
+    await failedJobs(jobs, ['PACS_UNAVAILABLE', 'BAD_DICOM', 'PACS_UNAVAILABLE']);
+    const res = await request(appWith(jobs)).get('/jobs/dead-letter');
+    expect(res.status).toBe(200);
+    expect(res.body.total).toBe(3);
+    expect(res.body.groups.map((g: { code: string; count: number }) => [g.code, g.count])).toEqual([['PACS_UNAVAILABLE', 2], ['BAD_DICOM', 1]]);
+    expect(res.body.groups[0].action).toContain('jobs retry');
+    expect(res.body.jobs).toHaveLength(3);
+  });
+
+  it('when jobs are listed by the new states, then waiting is accepted and unknown states are refused', async () => {
+    const jobs = new MemoryJobStore();
+    expect((await request(appWith(jobs)).get('/jobs?state=waiting')).status).toBe(200);
+    expect((await request(appWith(jobs)).get('/jobs?state=sleeping')).status).toBe(400);
+  });
+});
