@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_STORE_TRANSFER_SYNTAXES, DimseStoreScp } from '../../adapters/push/dimse-scp';
 import { ReceivedStore } from '../../adapters/push/received-store';
+import type { SpaceGate } from '../../adapters/storage/storage-monitor';
 import { decodeFrames, loadPixelCodecs } from '../../src/dicom/decode';
 import { readPart10, str } from '../../src/dicom/part10';
 import { silentLogger } from '../../src/logging';
@@ -117,5 +118,67 @@ describe('C-STORE SCP with DCMTK clients', () => {
 
   it('when the transfers are over, then no temporary file is left behind', () => {
     expect(readdirSync(path.join(root, '.incoming'))).toHaveLength(0);
+  });
+});
+
+describe('C-STORE SCP under storage pressure, and studies left incomplete', () => {
+  /** An SCP over a fresh received dir whose storage gate answers `spaceAvailable` from the function given. */
+  async function scpWith(spaceAvailable: () => boolean): Promise<{ scp: DimseStoreScp; port: number; store: ReceivedStore; root: string }> {
+    const root = mkdtempSync(path.join(tmpdir(), 'scp-space-'));
+    const store = new ReceivedStore(root, { maxInstanceBytes: 64 * 1024 * 1024, logger: silentLogger });
+    await store.init();
+    const storage: SpaceGate = { spaceAvailable, reportNoSpace: () => undefined, retryAfterSeconds: () => 10, reason: () => 'low' };
+    const scp = new DimseStoreScp({ port: 0, aeTitle: 'CLINICALAI', allowedCallingAeTitles: [], transferSyntaxes: DEFAULT_STORE_TRANSFER_SYNTAXES, store, storage, logger: silentLogger });
+    return { scp, port: await scp.start(), store, root };
+  }
+  const dcmFiles = (root: string): string[] => readdirSync(root, { recursive: true }).map(String).filter((f) => f.endsWith('.dcm'));
+  const studyOf = (file: string): string => str(readPart10(readFileSync(file)).dataset, 'StudyInstanceUID') as string;
+  const waitForMark = async (store: ReceivedStore, study: string): Promise<string | undefined> => {
+    const deadline = Date.now() + 5000;
+    while (!store.incompleteMark(study) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    return store.incompleteMark(study)?.reason;
+  };
+
+  it('when under pressure, then the association is accepted, C-ECHO works and every C-STORE gets A700 (out of resources) with nothing written', async () => {
+    const { scp, port, root } = await scpWith(() => false);
+    try {
+      expect((await dcmtk('echoscu', ['-aec', 'CLINICALAI', '127.0.0.1', String(port)])).code).toBe(0);
+      const r = await dcmtk('storescu', ['-v', '-nh', '-aec', 'CLINICALAI', '127.0.0.1', String(port), samplePath(30), samplePath(31), samplePath(32)]);
+      expect(r.output).toContain('Association Accepted');
+      expect(r.output.match(/Received Store Response \(Refused: OutOfResources\)/g)).toHaveLength(3);
+      expect(dcmFiles(root)).toHaveLength(0);
+      expect(readdirSync(path.join(root, '.incoming'))).toHaveLength(0);
+    } finally {
+      await scp.stop(1000);
+    }
+  });
+
+  it('when space runs out mid-association, then the later instances get A700 and the study it stored into is marked incomplete', async () => {
+    let asked = 0;
+    const { scp, port, store } = await scpWith(() => asked++ < 2);
+    try {
+      const r = await dcmtk('storescu', ['-v', '-nh', '-aec', 'CLINICALAI', '127.0.0.1', String(port), ...[33, 34, 35, 36].map(samplePath)]);
+      expect(r.output.match(/Received Store Response \(Success\)/g)).toHaveLength(2);
+      expect(r.output.match(/Refused: OutOfResources/g)).toHaveLength(2);
+      expect(await waitForMark(store, studyOf(samplePath(33)))).toBe('2 instances of a C-STORE association were not stored (out of resources); re-send the study');
+      // The sender re-sends only the two that failed, in a clean association: the mark goes.
+      asked = -10;
+      expect((await dcmtk('storescu', ['-aec', 'CLINICALAI', '127.0.0.1', String(port), samplePath(35), samplePath(36)])).code).toBe(0);
+      const deadline = Date.now() + 5000;
+      while (store.incompleteMark(studyOf(samplePath(33))) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+      expect(store.incompleteMark(studyOf(samplePath(33)))).toBeUndefined();
+    } finally {
+      await scp.stop(1000);
+    }
+  });
+
+  it('when the sender aborts the association instead of releasing it, then the study it stored into is marked incomplete', async () => {
+    const { scp, port, store } = await scpWith(() => true);
+    try {
+      await dcmtk('storescu', ['--abort', '-aec', 'CLINICALAI', '127.0.0.1', String(port), samplePath(37), samplePath(38)]);
+      expect(await waitForMark(store, studyOf(samplePath(37)))).toBe('a C-STORE association was aborted; re-send the study');
+    } finally {
+      await scp.stop(1000);
+    }
   });
 });

@@ -23,6 +23,10 @@ export interface TestOrthanc {
   upload(part10: Uint8Array): Promise<{ ID: string; ParentStudy: string; Status: string }>;
   /** GET a REST path (e.g. "/studies") with auth and parse JSON. */
   getJson<T = unknown>(path: string): Promise<T>;
+  /** An outage: SIGKILL the process, keep its storage and port (nothing answers there until start()). */
+  crash(): Promise<void>;
+  /** Starts it again on the same storage, port and credentials, after crash(); resolves once /system answers. */
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -38,6 +42,8 @@ export interface TestOrthancOptions {
    * stores it again, so Orthanc emits NewInstance and later StableStudy again, as after a real re-send.
    */
   overwriteInstances?: boolean;
+  /** HTTP port to listen on (default: a free one). */
+  port?: number;
 }
 
 const DEFAULT_BINARY = '/usr/sbin/Orthanc';
@@ -115,21 +121,24 @@ export async function startOrthanc(options: TestOrthancOptions = {}): Promise<Te
     throw new Error(`Orthanc DICOMweb plugin not found in ${pluginsDir}: install the Debian package "orthanc-dicomweb"`);
   }
   const dir = await mkdtemp(join(tmpdir(), 'orthanc-test-'));
-  const port = await freeLoopbackPort();
+  const port = options.port ?? (await freeLoopbackPort());
   const username = 'clinical-ai-test';
   const password = `pw-${Math.random().toString(36).slice(2)}`;
   const authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
   const configPath = join(dir, 'orthanc.json');
   await writeFile(configPath, JSON.stringify(orthancConfig(dir, port, username, password, options.stableAge ?? 2, pluginsDir, options.overwriteInstances), null, 2));
 
-  const child = spawn(binary, [configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-8000);
   };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const spawnOrthanc = (): { child: ChildProcess; exited: Promise<void> } => {
+    const c = spawn(binary, [configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    c.stdout?.on('data', keep);
+    c.stderr?.on('data', keep);
+    return { child: c, exited: new Promise<void>((resolve) => c.once('exit', () => resolve())) };
+  };
+  let { child, exited } = spawnOrthanc();
   // If the test process dies without calling stop(), do not leave Orthanc running.
   const killOnExit = (): void => {
     child.kill('SIGKILL');
@@ -138,11 +147,12 @@ export async function startOrthanc(options: TestOrthancOptions = {}): Promise<Te
 
   const baseUrl = `http://127.0.0.1:${port}`;
   let stopped = false;
+  const running = (): boolean => child.exitCode === null && child.signalCode === null;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
     process.removeListener('exit', killOnExit);
-    if (child.exitCode === null && child.signalCode === null) {
+    if (running()) {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
@@ -179,6 +189,17 @@ export async function startOrthanc(options: TestOrthancOptions = {}): Promise<Te
       });
       if (!res.ok) throw new Error(`Orthanc upload answered ${res.status}: ${await res.text()}`);
       return (await res.json()) as { ID: string; ParentStudy: string; Status: string };
+    },
+    async crash() {
+      if (running()) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+    async start() {
+      if (running()) return;
+      ({ child, exited } = spawnOrthanc());
+      await waitForSystem(baseUrl, authorization, child, options.startTimeoutMs ?? 20000, () => output);
     },
     stop,
   };

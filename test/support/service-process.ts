@@ -29,9 +29,9 @@ export interface ServiceProcess {
 }
 
 /** Starts the built service (`node bin/clinical-ai.js serve`) as its own process and waits for /healthz. */
-export async function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
+export async function startServiceProcess(env: Record<string, string>, options: { port?: number } = {}): Promise<ServiceProcess> {
   if (!existsSync(path.join(ROOT, 'dist', 'src', 'cli.js'))) throw new Error('dist/ missing: run `npm run build` first (npm test does)');
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'clinical-ai.js'), 'serve'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', CLINICAL_AI_HTTP_HOST: '127.0.0.1', CLINICAL_AI_HTTP_PORT: String(port), ...env },
