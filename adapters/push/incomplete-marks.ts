@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { logHash } from '../../src/domain/identity';
 import type { Logger } from '../../src/logging';
+import { fsyncPath } from '../storage/disk-write';
 
 /** A study some of whose instances failed to arrive; kept as `.incomplete.json` beside its files. */
 export interface IncompleteMark {
@@ -30,15 +31,6 @@ interface Entry {
 }
 
 type MarkFile = ({ inProgress: true } | IncompleteMark) & { studyInstanceUid: string; at: string };
-
-async function fsync(p: string, flags: string): Promise<void> {
-  const fh = await open(p, flags);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 /**
  * The incomplete marks of the received dir. The file is written ahead: the first instance a transfer stores into a
@@ -150,9 +142,9 @@ export class IncompleteMarks {
     const tmp = `${file}.${randomUUID()}.tmp`;
     try {
       await writeFile(tmp, JSON.stringify(content));
-      await fsync(tmp, 'r+');
+      await fsyncPath(tmp, 'r+');
       await rename(tmp, file);
-      await fsync(dir, 'r');
+      await fsyncPath(dir, 'r');
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => undefined);
       throw err;
@@ -163,7 +155,7 @@ export class IncompleteMarks {
     const dir = this.studyDir(studyInstanceUid);
     await rm(path.join(dir, MARK_FILE), { force: true });
     // A removal lost in a power cut would hold a complete study: flush the folder entry too.
-    await fsync(dir, 'r').catch((err: NodeJS.ErrnoException) => {
+    await fsyncPath(dir, 'r').catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
   }

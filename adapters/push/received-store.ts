@@ -7,7 +7,7 @@ import { logHash } from '../../src/domain/identity';
 import type { Logger } from '../../src/logging';
 import { KeyedMutex } from '../../src/concurrency/keyed-mutex';
 import { FolderIndex } from '../folder/folder-index';
-import { isOutOfSpace, shortFileError } from '../storage/disk-write';
+import { fsyncPath, isOutOfSpace, shortFileError } from '../storage/disk-write';
 import { IncompleteMarks, type IncompleteMark } from './incomplete-marks';
 
 /** Why a pushed instance was not kept; each push protocol maps it to its own status code. */
@@ -80,15 +80,6 @@ const hashName = (uid: string, length: number): string => createHash('sha256').u
 function isDiskError(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException)?.code;
   return typeof code === 'string' && ['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EIO', 'EMFILE', 'ENFILE'].includes(code);
-}
-
-async function fsyncPath(p: string, flags: string): Promise<void> {
-  const fh = await open(p, flags);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 
 /** errno codes that mean "no room" (disk full, quota reached): retrying after space is freed can succeed. */
 const NO_SPACE_CODES = new Set(['ENOSPC', 'EDQUOT']);
@@ -34,4 +34,14 @@ export async function writeFully(fh: WritableHandle, chunk: Uint8Array): Promise
 /** The error for a file found shorter than what was written to it: some bytes never reached the disk. */
 export function shortFileError(expected: number, actual: number): NodeJS.ErrnoException {
   return noSpace(`the file holds ${actual} of the ${expected} bytes written to it`);
+}
+
+/** Flushes a file (flags 'r+') or a folder's entries (flags 'r') to the disk: a rename is durable only after both. */
+export async function fsyncPath(p: string, flags: 'r' | 'r+'): Promise<void> {
+  const fh = await open(p, flags);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
