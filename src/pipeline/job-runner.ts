@@ -2,7 +2,7 @@ import { AppError, toAppError } from '../domain/errors';
 import { logHash } from '../domain/identity';
 import type { Job } from '../domain/job';
 import type { JobError } from '../ports/job-store';
-import type { Breakers } from '../resilience/dependency-breaker';
+import { DEPENDENCY_LABEL, OUTAGE_CODE, type Breakers } from '../resilience/dependency-breaker';
 import type { PipelineDeps } from './context';
 import { backoffDelayMs } from './backoff';
 import { runPipeline } from './run-pipeline';
@@ -20,14 +20,13 @@ export interface JobRunnerOptions {
 /** How often waits older than maxOutageMs are looked for: a minute, or more often for short limits. */
 const expireCheckMs = (maxOutageMs: number): number => Math.min(60_000, Math.max(500, Math.round(maxOutageMs / 4)));
 
-const LABEL = { pacs: 'the PACS', fhir: 'the FHIR server' } as const;
 
 /** Why a job whose dependency stayed down too long was given up. */
 export function outageExpiredError(job: Job, maxOutageMs: number): JobError {
   const dependency = job.waitingFor ?? 'pacs';
   return {
-    code: dependency === 'fhir' ? 'FHIR_UNAVAILABLE' : 'PACS_UNAVAILABLE',
-    message: `${LABEL[dependency]} was unavailable for more than ${Math.round(maxOutageMs / 3_600_000)} h (outage.maxAgeMs) while this job waited; given up. Re-run it with "clinical-ai jobs retry" or POST /jobs/{id}/retry once it is back`,
+    code: OUTAGE_CODE[dependency],
+    message: `${DEPENDENCY_LABEL[dependency]} was unavailable for more than ${Math.round(maxOutageMs / 3_600_000)} h (outage.maxAgeMs) while this job waited; given up. Re-run it with "clinical-ai jobs retry" or POST /jobs/{id}/retry once it is back`,
     retryable: true,
   };
 }

@@ -3,8 +3,9 @@ import type { Dependency } from '../domain/job';
 import { silentLogger, type Logger } from '../logging';
 
 /** The error code that says "this dependency did not answer" (connection refused, timeout, 5xx, 429). */
-const OUTAGE_CODE: Record<Dependency, ErrorCode> = { pacs: 'PACS_UNAVAILABLE', fhir: 'FHIR_UNAVAILABLE' };
-const LABEL: Record<Dependency, string> = { pacs: 'the PACS', fhir: 'the FHIR server' };
+export const OUTAGE_CODE: Record<Dependency, ErrorCode> = { pacs: 'PACS_UNAVAILABLE', fhir: 'FHIR_UNAVAILABLE' };
+/** How messages name each dependency. */
+export const DEPENDENCY_LABEL: Record<Dependency, string> = { pacs: 'the PACS', fhir: 'the FHIR server' };
 
 /** Which dependency an error says is unavailable, if any. */
 export function dependencyOf(err: AppError): Dependency | undefined {
@@ -75,7 +76,7 @@ export class DependencyBreaker {
   guard(): void {
     if (this.state !== 'open') return;
     const since = new Date(this.openedAt ?? this.now()).toISOString();
-    throw new AppError(OUTAGE_CODE[this.dependency], `${LABEL[this.dependency]} is unavailable (since ${since}); waiting for it to answer`, {
+    throw new AppError(OUTAGE_CODE[this.dependency], `${DEPENDENCY_LABEL[this.dependency]} is unavailable (since ${since}); waiting for it to answer`, {
       details: { dependency: this.dependency, outageSince: since },
     });
   }
@@ -128,7 +129,7 @@ export class DependencyBreaker {
     this.state = 'open';
     this.openedAt = this.now();
     this.failedProbes = 1;
-    this.logger.warn({ reason: this.lastError }, `${LABEL[this.dependency]} is unavailable: jobs that need it wait (no attempts spent) until it answers`);
+    this.logger.warn({ reason: this.lastError }, `${DEPENDENCY_LABEL[this.dependency]} is unavailable: jobs that need it wait (no attempts spent) until it answers`);
     this.scheduleProbe();
   }
 
@@ -148,12 +149,12 @@ export class DependencyBreaker {
       this.openedAt = undefined;
       this.failedProbes = 0;
       this.lastError = undefined;
-      this.logger.info({ downMs }, `${LABEL[this.dependency]} answers again: waiting jobs resume`);
+      this.logger.info({ downMs }, `${DEPENDENCY_LABEL[this.dependency]} answers again: waiting jobs resume`);
       for (const listener of this.listeners) listener();
       return;
     }
     this.failedProbes += 1;
-    if (this.failedProbes % 20 === 0) this.logger.warn({ failedProbes: this.failedProbes, reason: this.lastError }, `${LABEL[this.dependency]} is still unavailable`);
+    if (this.failedProbes % 20 === 0) this.logger.warn({ failedProbes: this.failedProbes, reason: this.lastError }, `${DEPENDENCY_LABEL[this.dependency]} is still unavailable`);
     this.scheduleProbe();
   }
 }
