@@ -155,7 +155,6 @@ export class StudySettler {
     }
     const snapshot = studySnapshot(study);
     const looked = observe(record, record.event, snapshot, now, policy);
-    if (looked.status !== record.status && record.status === 'held') looked.status = 'settling';
     const decision = decide(looked, now, policy, snapshot);
     if (decision.action === 'wait') {
       await store.put(decision.record);
