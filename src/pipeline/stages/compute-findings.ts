@@ -18,8 +18,9 @@ import { studyFromSource } from './study-from-source';
 export interface Computed {
   study: StudyInfo;
   findings: Findings;
-  /** The encoded SEG (segmentation jobs). */
+  /** The encoded SEG (segmentation jobs) and its SHA-256 (hashed once, when first checkpointed). */
   seg?: Uint8Array;
+  segSha256?: string;
   /** Progress of the writes, when resumed from a checkpoint. */
   segStored?: { location?: string };
   fhirWritten?: { reportId?: string };
@@ -69,6 +70,7 @@ export async function resumeFindings(ctx: JobContext): Promise<Computed | undefi
   const computed: Computed = { study: checkpoint.study, findings: checkpoint.findings };
   if (checkpoint.segStored) computed.segStored = checkpoint.segStored;
   if (checkpoint.fhirWritten) computed.fhirWritten = checkpoint.fhirWritten;
+  if (checkpoint.seg) computed.segSha256 = checkpoint.seg.sha256;
   if (checkpoint.findings.kind === 'segmentation' && !checkpoint.segStored) {
     const seg = await saved.readSeg();
     if (!seg) return undefined;
@@ -83,7 +85,10 @@ export async function saveCheckpoint(ctx: JobContext, computed: Computed, withSe
   const store = ctx.deps.checkpoints;
   if (!store) return;
   const checkpoint: JobCheckpoint = { idempotencyKey: ctx.job.idempotencyKey, study: computed.study, findings: computed.findings };
-  if (computed.seg) checkpoint.seg = { sha256: createHash('sha256').update(computed.seg).digest('hex'), bytes: computed.seg.length };
+  if (computed.seg) {
+    computed.segSha256 ??= createHash('sha256').update(computed.seg).digest('hex');
+    checkpoint.seg = { sha256: computed.segSha256, bytes: computed.seg.length };
+  }
   if (computed.segStored) checkpoint.segStored = computed.segStored;
   if (computed.fhirWritten) checkpoint.fhirWritten = computed.fhirWritten;
   await store.save(ctx.job.id, checkpoint, withSeg ? computed.seg : undefined);
