@@ -1,6 +1,6 @@
 import { toAppError } from '../../src/domain/errors';
 import { logHash } from '../../src/domain/identity';
-import type { Job } from '../../src/domain/job';
+import { isUnfinished, type Job } from '../../src/domain/job';
 import type { StudyEvent } from '../../src/domain/study';
 import type { Logger } from '../../src/logging';
 import type { JobStore } from '../../src/ports/job-store';
@@ -44,7 +44,7 @@ export type CleanupDecision =
  * no jobs) is kept like a failure: keepFailedHours after `incompleteSince`, its last change, it is given up on.
  */
 export function decideCleanup(jobs: readonly Job[], policy: CleanupPolicy, now: number, incompleteSince?: number): CleanupDecision {
-  if (jobs.some((j) => j.state === 'queued' || j.state === 'running' || j.state === 'waiting')) return { action: 'keep', reason: 'jobs-pending' };
+  if (jobs.some(isUnfinished)) return { action: 'keep', reason: 'jobs-pending' };
   if (incompleteSince !== undefined) {
     const until = incompleteSince + policy.keepFailedHours * 3_600_000;
     return now < until ? { action: 'keep', reason: 'incomplete', until } : { action: 'delete', reason: 'incomplete-expired' };

@@ -15,6 +15,11 @@ export type JobState =
 
 export const JOB_STATES: readonly JobState[] = ['queued', 'waiting', 'running', 'succeeded', 'failed'];
 
+/** The job has not ended: it will still run (queued, waiting out an outage) or is running. */
+export function isUnfinished(job: { state: JobState }): boolean {
+  return job.state === 'queued' || job.state === 'waiting' || job.state === 'running';
+}
+
 /** Outside systems whose outage pauses jobs instead of failing them (src/resilience/). */
 export type Dependency = 'pacs' | 'fhir';
 export const DEPENDENCIES: readonly Dependency[] = ['pacs', 'fhir'];

@@ -1,7 +1,7 @@
 import type { DiagnosticReport, ImagingStudy, Observation } from '@medplum/fhirtypes';
 import { toAppError } from '../../domain/errors';
 import { logHash } from '../../domain/identity';
-import { STAGES } from '../../domain/job';
+import { isUnfinished, STAGES } from '../../domain/job';
 import { resultLineage, type LineageOutputs, type LineageResult } from '../../domain/lineage';
 import { imagingStudyWithoutSeries, reportWithReplacesLink, retiredObservation, retiredReport } from '../../fhir/supersede';
 import type { JobContext } from '../context';
@@ -41,7 +41,7 @@ async function newerPendingJob(ctx: JobContext): Promise<string | undefined> {
   const mine = all.findIndex((j) => j.id === job.id);
   // list() is newest first: the jobs before this one were created after it.
   const newer = all.slice(0, mine < 0 ? 0 : mine).filter((j) => j.seriesInstanceUid === job.seriesInstanceUid && j.modelId === job.modelId);
-  return newer.find((j) => j.state === 'queued' || j.state === 'running' || j.state === 'waiting')?.id;
+  return newer.find(isUnfinished)?.id;
 }
 
 export async function planOutputs(ctx: JobContext): Promise<OutputPlan> {
