@@ -6,7 +6,6 @@ import { IMPLEMENTATION } from '../../src/dicom/part10';
 import { AppError, toAppError } from '../../src/domain/errors';
 import { logHash } from '../../src/domain/identity';
 import type { Logger } from '../../src/logging';
-import { isOutOfSpace } from '../storage/disk-write';
 import type { SpaceGate } from '../storage/storage-monitor';
 import { PushTransfer } from './push-transfer';
 import { PushRejection, type ReceivedStore, type RejectionReason } from './received-store';
@@ -324,7 +323,7 @@ export class DimseStoreScp {
             const rejection = err instanceof PushRejection ? err : new PushRejection('out-of-resources', toAppError(err).message, err);
             transfer.refused(rejection.reason);
             // The disk filled up under this instance: look now, so the next ones are refused before they are written.
-            if (rejection.noSpace || isOutOfSpace(err)) storage?.reportNoSpace('received dir');
+            if (rejection.noSpace) storage?.reportNoSpace('received dir');
             response.setStatus(STATUS_OF[rejection.reason]);
             response.setErrorComment(rejection.message.slice(0, 64));
             // Under pressure every instance is refused: the transition was logged once, these are routine.

@@ -38,6 +38,11 @@ export class PushRejection extends AppError {
   }
 }
 
+/** Whether a failed store was the disk running out of room (raw errno or a PushRejection carrying one). */
+export function failedForLackOfSpace(err: unknown): boolean {
+  return err instanceof PushRejection ? err.noSpace : isOutOfSpace(err);
+}
+
 /** The transfer (STOW-RS request, C-STORE association) an instance arrives in; see push-transfer.ts. */
 export interface TransferTicket {
   /** Called under the study's lock before the instance is moved into the study's folder. */

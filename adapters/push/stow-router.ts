@@ -4,10 +4,10 @@ import { AppError, toAppError } from '../../src/domain/errors';
 import { logHash } from '../../src/domain/identity';
 import { parseMediaType, parseMultipart, type PartSink } from '../../src/http/multipart-related';
 import type { Logger } from '../../src/logging';
-import { isOutOfSpace, writeFully } from '../storage/disk-write';
+import { writeFully } from '../storage/disk-write';
 import type { SpaceGate } from '../storage/storage-monitor';
 import { PushTransfer } from './push-transfer';
-import { PushRejection, type ReceivedStore, type RejectionReason } from './received-store';
+import { failedForLackOfSpace, PushRejection, type ReceivedStore, type RejectionReason } from './received-store';
 
 /** PS3.18 Store Instances Response failure reasons (FailureReason, 0008,1197). */
 export const FAILURE_REASON = {
@@ -67,7 +67,7 @@ function dicomPartSink(ctx: PartContext, index: number): PartSink {
       failed = { failureReason: REASON_CODE[reason], message: `part ${index + 1}: ${message}` };
       transfer.refused(reason);
       // The disk filled up under this part: look now, so the parts after it are refused before they are written.
-      if (isOutOfSpace(cause) || (cause instanceof PushRejection && cause.noSpace)) storage?.reportNoSpace('received dir');
+      if (failedForLackOfSpace(cause)) storage?.reportNoSpace('received dir');
     }
     await fh?.close().catch(() => undefined);
     fh = undefined;
@@ -114,7 +114,7 @@ function dicomPartSink(ctx: PartContext, index: number): PartSink {
 /** How a request that was not read to its closing boundary stopped, for its studies' incomplete marks. */
 function howCutShort(err: unknown): string {
   if (!(err instanceof AppError)) return 'lost its connection mid-transfer';
-  if (err.message === 'multipart body ended before its closing delimiter') return 'ended before its closing boundary';
+  if (err.details?.truncated === true) return 'ended before its closing boundary';
   if (err.code === 'TOO_LARGE') return 'was refused mid-body (over a size limit)';
   return 'was refused mid-body (malformed multipart body)';
 }

@@ -121,6 +121,7 @@ describe('parseMultipart', () => {
     const { err, parts } = await failure([`--${boundary}\r\n\r\nhello`], boundary);
     expect(err.code).toBe('BAD_REQUEST');
     expect(err.message).toMatch(/ended before its closing delimiter/);
+    expect(err.details).toEqual({ truncated: true });
     expect(parts[0]?.aborted).toBe(true);
   });
 

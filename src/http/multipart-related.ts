@@ -179,7 +179,9 @@ export async function parseMultipart(
     }
     const final = stateNow();
     if (final !== 'epilogue') {
-      throw new AppError('BAD_REQUEST', parts === 0 && final === 'preamble' ? `multipart body has no part delimited by "--${boundary}"` : 'multipart body ended before its closing delimiter');
+      if (parts === 0 && final === 'preamble') throw new AppError('BAD_REQUEST', `multipart body has no part delimited by "--${boundary}"`);
+      // details.truncated: callers that keep parts (STOW-RS) know the request was cut short, not malformed.
+      throw new AppError('BAD_REQUEST', 'multipart body ended before its closing delimiter', { details: { truncated: true } });
     }
     return parts;
   } catch (err) {
