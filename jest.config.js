@@ -13,4 +13,7 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!fhir-kit-client/)'],
   // Integration tests start real Orthanc/FHIR processes; give them room.
   testTimeout: 120000,
+  // The e2e log proof (test/support/log-capture.ts): capture every service log line, check them all at the end.
+  globalSetup: '<rootDir>/test/support/log-capture-setup.ts',
+  globalTeardown: '<rootDir>/test/support/log-capture-teardown.ts',
 };

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import pino from 'pino';
+import { createDicomVetting } from '../adapters/dicom-vetting';
 import { FolderImagingSource } from '../adapters/folder/folder-imaging-source';
 import { FolderImagingStore } from '../adapters/folder/folder-imaging-store';
 import { FolderIndex } from '../adapters/folder/folder-index';
@@ -11,6 +12,7 @@ import type { Job } from './domain/job';
 import { WorkerPoolRuntime } from './inference/worker-pool';
 import { createLogger } from './logging';
 import { jobsCommand, JOBS_USAGE } from './jobs-command';
+import { authCommand, AUTH_USAGE } from './auth-command';
 import { serve } from './main';
 import { modelsValidateCommand } from './models/registry';
 import { JobRunner } from './pipeline/job-runner';
@@ -20,25 +22,32 @@ import { unknownModelProblems } from './routing/route-rules';
 import { loadAllModels } from './service';
 
 const USAGE = `usage:
-  clinical-ai run --input DIR --output DIR [--models DIR] [--config FILE]
+  clinical-ai run --input DIR --output DIR [--models DIR] [--config FILE] [--show-paths]
       process every study under DIR; write SEGs (.dcm) and FHIR bundles (.json) under OUTPUT;
-      one JSON line per (study, model) on stdout; exit 1 if any study or file failed
+      one JSON line per (study, model) on stdout; exit 1 if any study or file failed;
+      an unreadable file is named by fileIndex (its place in LC_ALL=C sorted paths, dot files left out) and
+      fileRef (sha256 of its path below DIR, 12 hex digits), its path only with --show-paths (paths may carry names)
   clinical-ai serve [--config FILE]        run the service (HTTP, intake, workers)
   clinical-ai route --input DIR [--models DIR] [--config FILE] [--source NAME] [--calling-ae AET]
       dry-run: which models would run on which series, and why not; one JSON report per study on stdout
   clinical-ai models validate [--models DIR]     check every manifest, model file and digest
 ${JOBS_USAGE}
+${AUTH_USAGE}
   clinical-ai demo                          run the bundled sample MR study through the bundled models`;
 
 /** Package root (where models/ and test/fixtures/ live), from dist/src or src. */
 const PACKAGE_ROOT = path.basename(path.dirname(__dirname)) === 'dist' ? path.join(__dirname, '..', '..') : path.join(__dirname, '..');
+
+/** Flags without a value. */
+const SWITCHES = new Set(['show-paths']);
 
 function parseFlags(args: string[]): { flags: Map<string, string>; rest: string[] } {
   const flags = new Map<string, string>();
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
-    if (a.startsWith('--')) {
+    if (SWITCHES.has(a.slice(2)) && a.startsWith('--')) flags.set(a.slice(2), 'true');
+    else if (a.startsWith('--')) {
       const [k, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
       const v = inline ?? args[i + 1];
       if (v === undefined || (inline === undefined && v.startsWith('--'))) throw new Error(`flag --${k} needs a value`);
@@ -67,14 +76,35 @@ export interface RunLine {
   error?: { code: string; message: string };
 }
 
+/** A file `run` could not use. */
+export interface FileErrorLine {
+  fileIndex: number;
+  fileRef: string;
+  /** Only with --show-paths: input paths may carry patient names. */
+  file?: string;
+  status: 'error';
+  error: { code: string; message: string };
+}
+
 /** `run`: folder in, folder out, same pipeline as the service (in-memory job store, no retries across runs). */
-export async function runFolder(input: string, output: string, config: Config, print: (line: string) => void): Promise<{ lines: RunLine[]; fileErrors: number }> {
+export async function runFolder(
+  input: string,
+  output: string,
+  config: Config,
+  print: (line: string) => void,
+  options: { showPaths?: boolean } = {},
+): Promise<{ lines: RunLine[]; fileErrors: number }> {
   const logger = createLogger({ level: config.logLevel, destination: pino.destination(2) });
   const models = await loadAllModels(config.modelsDir);
-  const index = new FolderIndex(path.resolve(input), config.limits.maxInstanceBytes);
-  await index.scan();
+  // Input files are vetted out of process before they are parsed here (docs/hostile-input.md).
+  const vetting = await createDicomVetting(config, logger);
+  const index = new FolderIndex(path.resolve(input), config.limits.maxInstanceBytes, vetting.forSource('folder'));
+  await index.scan().finally(() => vetting.close());
   const problems = index.fileProblems();
-  for (const p of problems) print(JSON.stringify({ file: p.file, status: 'error', error: { code: p.code, message: p.message } }));
+  for (const p of problems) {
+    const line: FileErrorLine = { fileIndex: p.fileIndex, fileRef: p.fileRef, ...(options.showPaths ? { file: p.file } : {}), status: 'error', error: { code: p.code, message: p.message } };
+    print(JSON.stringify(line));
+  }
 
   const jobs = new MemoryJobStore();
   const source = new FolderImagingSource(index);
@@ -130,7 +160,7 @@ async function runCommand(flags: Map<string, string>): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const { lines, fileErrors } = await runFolder(input, output, cliConfig(flags), (l) => console.log(l));
+  const { lines, fileErrors } = await runFolder(input, output, cliConfig(flags), (l) => console.log(l), { showPaths: flags.has('show-paths') });
   const failed = lines.filter((l) => l.status === 'failed').length;
   const ok = lines.filter((l) => l.status === 'succeeded').length;
   if (failed > 0 || fileErrors > 0) {
@@ -146,11 +176,13 @@ export async function routeFolder(input: string, config: Config, event: { source
   const models = await loadAllModels(config.modelsDir);
   const unknown = unknownModelProblems(config.routes, models.map((m) => m.manifest.id));
   if (unknown.length > 0) throw new AppError('CONFIG_INVALID', `invalid route rules:\n  - ${unknown.join('\n  - ')}`);
-  const index = new FolderIndex(path.resolve(input), config.limits.maxInstanceBytes);
-  await index.scan();
+  const vetting = await createDicomVetting(config, createLogger({ level: config.logLevel, destination: pino.destination(2) }));
+  const index = new FolderIndex(path.resolve(input), config.limits.maxInstanceBytes, vetting.forSource('folder'));
+  await index.scan().finally(() => vetting.close());
   const uids = index.studyUids();
   for (const uid of uids) print(JSON.stringify(dryRunStudy(index.getStudy(uid), models, config.routes, { source: 'cli', ...event })));
-  return { studies: uids.length, fileProblems: index.fileProblems().map((p) => `${p.file}: ${p.code}: ${p.message}`) };
+  // Like `run`: a file by its index and ref, not its path (paths may carry patient names).
+  return { studies: uids.length, fileProblems: index.fileProblems().map((p) => `file ${p.fileIndex} (ref ${p.fileRef}): ${p.code}: ${p.message}`) };
 }
 
 async function routeCommand(flags: Map<string, string>): Promise<number> {
@@ -206,6 +238,8 @@ export async function main(argv: string[]): Promise<number> {
         return await modelsValidateCommand(flags.get('models') ?? cliConfig(flags).modelsDir, (l) => console.log(l));
       case 'demo':
         return await demoCommand();
+      case 'auth':
+        return authCommand(rest[0], flags, (l) => console.log(l), (l) => console.error(l));
       case 'jobs': {
         const file = flags.get('config');
         return await jobsCommand(rest[0], flags, loadConfig(file ? { file } : {}), (l) => console.log(l), (l) => console.error(l));

@@ -21,7 +21,7 @@ describe('loadConfig', () => {
     const file = path.join(dir, 'c.json');
     writeFileSync(file, JSON.stringify({ http: { port: 1000, host: '127.0.0.1' }, workers: { concurrency: 3 } }));
     const c = loadConfig({ file, env: { CLINICAL_AI_HTTP_PORT: '2000', CLINICAL_AI_WORKERS_CONCURRENCY: '4' }, overrides: { workers: { concurrency: 5 } } });
-    expect(c.http).toEqual({ host: '127.0.0.1', port: 2000 });
+    expect(c.http).toMatchObject({ host: '127.0.0.1', port: 2000 });
     expect(c.workers.concurrency).toBe(5);
   });
 

@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
 import { AppError } from './domain/errors';
+import type { Role } from './domain/principal';
+import { authConfigProblems } from './http/auth/settings';
+import { tlsConfigProblems } from './http/tls';
 import { routeRulesProblems, type RouteRule } from './routing/route-rules';
+import { stripUrlCredentials } from './domain/redact-url';
+import { outboundConfigProblems, redactOutbound, type OutboundConfig } from './outbound-config';
 
 /** The typed configuration; config/config.schema.json is the source of truth for keys, defaults and meaning. */
 export interface Config {
@@ -17,7 +22,14 @@ export interface Config {
   modelsDir: string;
   inboxDir: string;
   inboxQuietMs: number;
-  http: { host: string; port: number };
+  http: {
+    host: string;
+    port: number;
+    publicBaseUrl: string;
+    allowAnonymous: boolean;
+    /** Inbound HTTPS and client certificates (src/http/tls.ts, docs/tls.md). */
+    tls: { certFile: string; keyFile: string; caFile: string; clientCertificates: 'none' | 'optional' | 'required'; minVersion: 'TLSv1.2' | 'TLSv1.3' };
+  };
   workers: {
     concurrency: number;
     inferenceThreads: number;
@@ -32,8 +44,15 @@ export interface Config {
   outage: { probeInitialMs: number; probeMaxMs: number; probeTimeoutMs: number; maxAgeMs: number };
   /** When a study is complete enough to route (src/domain/settling.ts). */
   completion: { quietMs: number; gapFactor: number; windowMs: number; checkIntervalMs: number; interimReports: boolean };
-  /** Operator credentials for the HTTP API. */
-  auth: { operatorToken: string };
+  /** Who may call the HTTP API (src/http/auth, docs/http-api.md#access-control). */
+  auth: {
+    oidc: { issuer: string; audience: string; jwksUri: string; algorithms: string[]; clockToleranceSeconds: number; rolesClaim: string; roleMap: Record<string, Role[]>; jwksCooldownSeconds: number };
+    apiKeys: { id: string; sha256: string; roles: Role[] }[];
+    /** Client certificates that authenticate (src/http/auth/client-certificate.ts). */
+    clientCertificates: { subject?: string; sha256?: string; roles: Role[] }[];
+    anonymousRoles: Role[];
+    failedAttemptsPerMinute: number;
+  };
   /** Model execution; see config.schema.json. */
   inference: { device: 'cpu' | 'cuda' };
   orthanc: { pollIntervalMs: number; fromStart: boolean; reconcileSchedule: string; reconcileMarginMs: number; reconcilePageSize: number };
@@ -46,13 +65,27 @@ export interface Config {
     manufacturer: string;
     deviceSerialNumber: string;
   };
-  limits: { maxInstanceBytes: number; maxVoxels: number };
+  limits: { maxInstanceBytes: number; maxVoxels: number; parserProcesses: number; parserMemoryMb: number; parseTimeoutMs: number };
   /** Push intakes (docs/push-intake.md). */
   push: { receivedDir: string; quietMs: number; pollIntervalMs: number; cleanup: { deleteOnSuccess: boolean; keepFailedHours: number } };
   stow: { enabled: boolean; maxBodyBytes: number };
-  dimse: { enabled: boolean; port: number; aeTitle: string; allowedCallingAeTitles: string[]; transferSyntaxes: string[] };
+  dimse: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    aeTitle: string;
+    /** Calling AEs and the addresses each may call from (adapters/push/dimse-peers.ts). */
+    peers: { aeTitle: string; hosts: string[] }[];
+    allowedCallingAeTitles: string[];
+    allowAnyCaller: boolean;
+    transferSyntaxes: string[];
+  };
   /** Free-space watermarks of the data and received dirs (adapters/storage/storage-monitor.ts). */
   storage: { minFreeBytes: number; resumeFreeBytes: number; checkIntervalMs: number };
+  /** Outbound credentials and TLS per target (src/outbound-config.ts, docs/outbound-auth.md). */
+  outbound: OutboundConfig;
+  /** The audit trail (docs/audit.md). */
+  audit: { enabled: boolean; file: boolean; fhir: boolean; dir: string; maxQueued: number; retryInitialMs: number; retryMaxMs: number };
   logLevel: string;
   /** Route rules over the models' selections (docs/routing.md). */
   routes: RouteRule[];
@@ -169,6 +202,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
   // The schema says only "a list of objects"; the routing language checks each rule with its path.
   if (Array.isArray(merged.routes)) errors.push(...routeRulesProblems(merged.routes));
+  // An issuer without audience, or two API keys with one id or digest: the schema cannot say so.
+  errors.push(...authConfigProblems(merged.auth));
+  // HTTPS key without certificate, client certificates without a CA bundle or without HTTPS (src/http/tls.ts).
+  errors.push(...tlsConfigProblems(merged.http, merged.auth));
+  // Secrets in the config file, fields each outbound auth type needs, legacy keys set twice.
+  errors.push(...outboundConfigProblems(merged, fileValues));
   // Hysteresis needs resume ≥ min; the schema cannot compare two keys.
   const storage = merged.storage as { minFreeBytes?: unknown; resumeFreeBytes?: unknown } | undefined;
   if (typeof storage?.minFreeBytes === 'number' && typeof storage.resumeFreeBytes === 'number' && storage.resumeFreeBytes < storage.minFreeBytes) {
@@ -183,11 +222,13 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   config.modelsDir = path.resolve(baseDir, config.modelsDir);
   config.inboxDir = config.inboxDir ? path.resolve(baseDir, config.inboxDir) : path.join(config.dataDir, 'inbox');
   config.push.receivedDir = config.push.receivedDir ? path.resolve(baseDir, config.push.receivedDir) : path.join(config.dataDir, 'received');
+  config.audit.dir = config.audit.dir ? path.resolve(baseDir, config.audit.dir) : path.join(config.dataDir, 'audit');
   return config;
 }
 
 /** The config with secrets masked, for logs and the /config endpoint. */
 export function redactConfig(config: Config): Config {
   const mask = (s: string): string => (s ? '***' : '');
-  return { ...config, pacsPassword: mask(config.pacsPassword), fhirToken: mask(config.fhirToken), auth: { ...config.auth, operatorToken: mask(config.auth.operatorToken) } };
+  // URLs lose any user:password@; outbound secrets are masked (src/outbound-config.ts).
+  return { ...config, pacs: stripUrlCredentials(config.pacs), fhir: stripUrlCredentials(config.fhir), outbound: redactOutbound(config.outbound) as OutboundConfig, pacsPassword: mask(config.pacsPassword), fhirToken: mask(config.fhirToken), auth: { ...config.auth, apiKeys: config.auth.apiKeys.map((k) => ({ ...k, sha256: mask(k.sha256) })) } };
 }

@@ -1,9 +1,12 @@
-import type { Server } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import path from 'node:path';
 import { DicomWebAdapter } from '../adapters/dicomweb';
 import { QidoPoller } from '../adapters/dicomweb/qido-poller';
 import { createEmbeddedFhirApp, type EmbeddedFhir } from '../adapters/fhir-embedded/embedded-fhir-app';
+import { createAuditTrail } from '../adapters/audit';
 import { FhirClientSink } from '../adapters/fhir/fhir-client-sink';
+import { createOutboundTarget, type OutboundTarget } from '../adapters/outbound-auth';
 import { FolderImagingSource } from '../adapters/folder/folder-imaging-source';
 import { FolderImagingStore } from '../adapters/folder/folder-imaging-store';
 import { FolderInbox } from '../adapters/folder/folder-inbox';
@@ -14,6 +17,7 @@ import { OrthancIntake } from '../adapters/orthanc/orthanc-intake';
 import { OrthancReconciliation } from '../adapters/orthanc/reconciliation';
 import { OrthancImagingStore } from '../adapters/orthanc/orthanc-store';
 import { FolderJobCheckpoints } from '../adapters/checkpoints/folder-job-checkpoints';
+import { createDicomVetting, type DicomVetting } from '../adapters/dicom-vetting';
 import { storageMonitorFor } from '../adapters/storage/storage-monitor';
 import { SqliteJobStore } from '../adapters/sqlite/sqlite-job-store';
 import { SqliteSettlingStore } from '../adapters/sqlite/sqlite-settling-store';
@@ -23,6 +27,11 @@ import { logHash } from './domain/identity';
 import type { LoadedModel } from './domain/manifest';
 import type { StudyEvent, StudyInfo } from './domain/study';
 import { createApp, type ReadinessCheck } from './http/app';
+import { checkBindPolicy } from './http/auth/bind-policy';
+import { clientCertificateAuthenticator, clientCertificatesConfigured } from './http/auth/client-certificate';
+import { createServiceCredential } from './http/auth/service-credential';
+import { authConfigured, httpAuthFromConfig } from './http/auth/settings';
+import { httpsServerOptions } from './http/tls';
 import { WorkerPoolRuntime } from './inference/worker-pool';
 import type { Logger } from './logging';
 import { loadModels } from './models/registry';
@@ -49,20 +58,27 @@ interface Pacs {
   store: ImagingStore;
   intake?: StudyEventSource;
   dicomWebEndpoint?: string;
+  /** The one way out to the PACS (credentials, TLS), shared by every adapter that calls it. */
+  target?: OutboundTarget;
 }
 
-function buildPacs(config: Config, logger: Logger, cursors: SqliteJobStore): Pacs {
-  const auth = config.pacsUsername ? { username: config.pacsUsername, password: config.pacsPassword } : undefined;
-  if (config.pacs.startsWith('orthanc:')) {
-    const baseUrl = config.pacs.slice('orthanc:'.length).replace(/\/+$/, '');
-    const adapter = createOrthancSource({ baseUrl, dicomWebRoot: config.pacsDicomWebPath, transcode: config.pacsTranscode, logger, ...(auth ? { auth } : {}) });
+function buildPacs(config: Config, logger: Logger, cursors: SqliteJobStore, vetting: DicomVetting): Pacs {
+  // Every PACS call (Orthanc REST, DICOMweb, QIDO) goes through one target: outbound.pacs or the legacy keys; the
+  // URL loses any user:password@ here, so it never reaches logs, errors or FHIR endpoints.
+  const outbound = config.pacs === 'none' ? undefined : createOutboundTarget('pacs', config.outbound?.pacs, { url: config.pacs, ...(config.pacsUsername ? { basic: { username: config.pacsUsername, password: config.pacsPassword } } : {}) }, logger);
+  const target = outbound?.target;
+  const pacsUrl = outbound?.url ?? config.pacs;
+  const auth = target ? { target } : {};
+  if (pacsUrl.startsWith('orthanc:')) {
+    const baseUrl = pacsUrl.slice('orthanc:'.length).replace(/\/+$/, '');
+    const adapter = createOrthancSource({ baseUrl, dicomWebRoot: config.pacsDicomWebPath, transcode: config.pacsTranscode, logger, ...auth });
     const feed = new OrthancChangeFeed({
       baseUrl,
       cursorStore: cursors,
       pollIntervalMs: config.orthanc.pollIntervalMs,
       fromStart: config.orthanc.fromStart,
       logger,
-      ...(auth ? { auth } : {}),
+      ...auth,
     });
     // The sweep delivers what the feed missed (change log cleared or pruned while we were down); see docs/intake.md.
     const reconciliation = new OrthancReconciliation({
@@ -72,16 +88,16 @@ function buildPacs(config: Config, logger: Logger, cursors: SqliteJobStore): Pac
       pageSize: config.orthanc.reconcilePageSize,
       fromStart: config.orthanc.fromStart,
       logger,
-      ...(auth ? { auth } : {}),
+      ...auth,
     });
     const intake = new OrthancIntake({ feed, reconciliation, reconcileSchedule: config.orthanc.reconcileSchedule, logger });
     // Orthanc can delete superseded SEGs through its REST API; storing stays STOW-RS.
-    const store = new OrthancImagingStore(adapter, { baseUrl, ...(auth ? { auth } : {}) });
-    return { source: adapter, store, intake, dicomWebEndpoint: `${baseUrl}${config.pacsDicomWebPath}` };
+    const store = new OrthancImagingStore(adapter, { baseUrl, ...auth });
+    return { source: adapter, store, intake, dicomWebEndpoint: `${baseUrl}${config.pacsDicomWebPath}`, ...auth };
   }
-  if (config.pacs.startsWith('dicomweb:')) {
-    const url = config.pacs.slice('dicomweb:'.length).replace(/\/+$/, '');
-    const adapter = new DicomWebAdapter({ url, transcode: config.pacsTranscode, logger, ...(auth ? { auth } : {}) });
+  if (pacsUrl.startsWith('dicomweb:')) {
+    const url = pacsUrl.slice('dicomweb:'.length).replace(/\/+$/, '');
+    const adapter = new DicomWebAdapter({ url, transcode: config.pacsTranscode, logger, ...auth });
     const intake = new QidoPoller({
       url,
       stateStore: cursors,
@@ -92,12 +108,12 @@ function buildPacs(config: Config, logger: Logger, cursors: SqliteJobStore): Pac
       maxTracked: config.dicomweb.maxTracked,
       fromStart: config.dicomweb.fromStart,
       logger,
-      ...(auth ? { auth } : {}),
+      ...auth,
     });
-    return { source: adapter, store: adapter, intake, dicomWebEndpoint: url };
+    return { source: adapter, store: adapter, intake, dicomWebEndpoint: url, ...auth };
   }
   // No PACS: a folder inbox is the intake and the source; SEGs are written under dataDir/results.
-  const index = new FolderIndex(config.inboxDir, config.limits.maxInstanceBytes);
+  const index = new FolderIndex(config.inboxDir, config.limits.maxInstanceBytes, vetting.forSource('folder'));
   return {
     source: new FolderImagingSource(index),
     store: new FolderImagingStore(path.join(config.dataDir, 'results')),
@@ -132,6 +148,13 @@ export async function loadAllModels(dir: string): Promise<LoadedModel[]> {
 
 /** The composition root of `clinical-ai serve`: builds adapters from config and starts HTTP, intake and workers. */
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+  // Secure default: no authentication means loopback only (src/http/auth/bind-policy.ts); checked before anything starts.
+  const withCertificates = clientCertificatesConfigured(config);
+  checkBindPolicy({ ...config.http, authConfigured: authConfigured(config, withCertificates), anonymousRoles: config.auth.anonymousRoles }, logger);
+  // Read before anything starts: a missing certificate file is a configuration error (src/http/tls.ts).
+  const tlsOptions = httpsServerOptions(config.http.tls);
+  // The service's own calls to its HTTP API (results into the embedded /fhir) carry a per-process credential.
+  const serviceCredential = createServiceCredential();
   const jobs = new SqliteJobStore(path.join(config.dataDir, 'jobs.db'));
   const interrupted = await jobs.requeueInterrupted({ maxInterruptions: config.workers.maxInterruptions });
   if (interrupted.requeued > 0) logger.warn({ requeued: interrupted.requeued }, 'resuming jobs interrupted by the last shutdown (no attempt spent)');
@@ -152,17 +175,33 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   for (const m of models) await runtime.load(m);
   logger.info({ models: models.map((m) => `${m.manifest.id}@${m.manifest.version}`) }, 'models loaded');
 
-  const pacs = buildPacs(config, logger, jobs);
+  // Untrusted DICOM is vetted in child processes before this process parses it (docs/hostile-input.md).
+  const vetting = await createDicomVetting(config, logger);
+  const pacs = buildPacs(config, logger, jobs, vetting);
+  // An external FHIR server gets its target now, so a bad outbound.fhir (missing key file, bad CA) fails the start.
+  const fhirOutbound = /^https?:/.test(config.fhir) ? createOutboundTarget('fhir', config.outbound?.fhir, { url: config.fhir, ...(config.fhirToken ? { bearerToken: config.fhirToken } : {}) }, logger) : undefined;
   // Push intakes (STOW-RS, C-STORE) keep what they receive; jobs from them read it there (docs/push-intake.md).
   const settlingStore = new SqliteSettlingStore(jobs.database);
   // Received files of a study still settling are kept: it has no jobs yet, and they are what routing will read.
-  const push = await createPushIntake(config, { jobs, logger, storage, pending: async (uid) => !config.completion.interimReports && (await isSettling(settlingStore, uid)) });
+  const push = await createPushIntake(config, { jobs, logger, storage, vetter: vetting.forSource('push'), pending: async (uid) => !config.completion.interimReports && (await isSettling(settlingStore, uid)) });
   // Intake and dry-run look studies up directly; jobs go through the PACS breaker (docs/reliability.md).
   const source = routeSources(pacs.source, push);
   const pacsBreaker = new DependencyBreaker({ dependency: 'pacs', probe: () => pacs.source.ping(), ...config.outage, logger });
 
   let embedded: EmbeddedFhir | undefined;
-  if (config.fhir === 'embedded') embedded = await createEmbeddedFhirApp({ dataFile: path.join(config.dataDir, 'fhir', 'store.ndjson') });
+  if (config.fhir === 'embedded') {
+    const publicBaseUrl = config.http.publicBaseUrl ? `${config.http.publicBaseUrl.replace(/\/+$/, '')}/fhir` : undefined;
+    embedded = await createEmbeddedFhirApp({ dataFile: path.join(config.dataDir, 'fhir', 'store.ndjson'), ...(publicBaseUrl ? { publicBaseUrl } : {}) });
+  }
+
+  // Audit trail (docs/audit.md): JSON lines plus a durable outbox to FHIR, sent through the results' own FHIR client
+  // (same credentials and TLS) once that exists, after listen; events before that wait in the outbox.
+  let auditTarget: FhirClientSink | undefined;
+  const audit = createAuditTrail(config, {
+    logger,
+    target: () => auditTarget,
+    event: { ...(pacs.dicomWebEndpoint ? { pacs: pacs.dicomWebEndpoint } : {}), ...(/^https?:/.test(config.fhir) ? { fhir: config.fhir } : {}) },
+  });
 
   const readiness: ReadinessCheck[] = [
     { name: 'storage', check: storage.readiness },
@@ -204,8 +243,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       models: new Map(models.map((m) => [m.manifest.id, m])),
       results: config.results,
       limits: config.limits,
+      vetter: vetting.forSource('pacs'),
       logger,
       ...(pacs.dicomWebEndpoint ? { dicomWebEndpoint: pacs.dicomWebEndpoint } : {}),
+      ...(audit.log ? { audit: audit.log } : {}),
     },
     { ...config.workers, maxOutageMs: config.outage.maxAgeMs },
     breakers,
@@ -229,8 +270,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     models,
     routes: config.routes,
     source,
-    operatorToken: config.auth.operatorToken,
+    auth: httpAuthFromConfig(config, logger, {
+      first: [serviceCredential.authenticator],
+      ...(withCertificates ? { clientCertificate: clientCertificateAuthenticator(config.auth.clientCertificates) } : {}),
+    }),
     onRetried: () => jobRunner.notify(),
+    ...(audit.log ? { audit: audit.log } : {}),
     operations: {
       dependencies: () => breakers.statuses(),
       storage: () => storage.status(),
@@ -239,17 +284,32 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     ...(embedded ? { embeddedFhir: embedded.router } : {}),
     ...(push?.stowRouter ? { stow: push.stowRouter } : {}),
   });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.http.port, config.http.host, () => resolve(s));
-    s.on('error', reject);
-  });
+  // With http.tls the port speaks HTTPS only (docs/tls.md).
+  const listen = (s: Server, port: number, host: string): Promise<Server> =>
+    new Promise((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(port, host, () => resolve(s));
+    });
+  const server = await listen(tlsOptions ? (createHttpsServer(tlsOptions, app) as unknown as Server) : createHttpServer(app), config.http.port, config.http.host);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-  const url = `http://${host}:${port}`;
+  const url = `${tlsOptions ? 'https' : 'http'}://${host}:${port}`;
+  // Under HTTPS the service's own FHIR client reaches the embedded /fhir over a loopback-only plain HTTP listener of
+  // the same app (same routes and access control): its certificate names the site's host, not 127.0.0.1, and a
+  // required client certificate would have to be the service's own. Loopback traffic never leaves the machine/pod.
+  const internal = tlsOptions && config.fhir === 'embedded' ? await listen(createHttpServer(app), 0, '127.0.0.1') : undefined;
+  const internalAddress = internal?.address();
+  const selfUrl = internalAddress && typeof internalAddress === 'object' ? `http://127.0.0.1:${internalAddress.port}` : url;
 
-  if (config.fhir === 'embedded') fhir = new FhirClientSink({ baseUrl: `${url}/fhir` });
-  else if (config.fhir !== 'none') fhir = new FhirClientSink({ baseUrl: config.fhir, ...(config.fhirToken ? { bearerToken: config.fhirToken } : {}) });
+  if (config.fhir === 'embedded') fhir = new FhirClientSink({ baseUrl: `${selfUrl}/fhir`, bearerToken: serviceCredential.token });
+  else if (fhirOutbound) fhir = new FhirClientSink({ baseUrl: fhirOutbound.url, target: fhirOutbound.target });
+
+  if (fhir instanceof FhirClientSink) auditTarget = fhir;
+  audit.event.api = url;
+  if (config.fhir === 'embedded') audit.event.fhir = `${url}/fhir`;
+  audit.start();
+  audit.outbox?.notify();
 
   studySettler?.start();
   const onEvent = (event: StudyEvent): Promise<void> => (studySettler ? studySettler.accept(event) : routeNow(event));
@@ -271,11 +331,16 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         await studySettler?.stop();
         const drained = await Promise.race([jobRunner.stop().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())]);
         if (!drained) logger.warn({ inFlight: jobRunner.inFlightCount() }, 'grace period over: jobs in flight resume at next start');
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await Promise.all([server, internal].map((s) => s && new Promise<void>((resolve) => s.close(() => resolve()))));
         server.closeAllConnections?.();
+        internal?.closeAllConnections();
+        // After the server: requests answered during shutdown are still recorded; what is unsent stays queued.
+        await audit.stop();
         breakers.stop();
+        await Promise.all([pacs.target, fhirOutbound?.target].map((t) => t?.close()));
         storage.stop();
         await runtime.close();
+        await vetting.close();
         await embedded?.close();
         await jobs.close();
         logger.info('stopped');

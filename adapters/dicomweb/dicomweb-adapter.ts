@@ -1,6 +1,7 @@
 import dcmjs from 'dcmjs';
 import { api } from 'dicomweb-client';
 import { AppError } from '../../src/domain/errors';
+import { assertValidUid } from '../../src/domain/uid';
 import { logHash } from '../../src/domain/identity';
 import type { StudyInfo } from '../../src/domain/study';
 import { looksLikePart10 } from '../../src/dicom/part10';
@@ -10,6 +11,7 @@ import type { ImagingStore, StoreOutcome } from '../../src/ports/imaging-store';
 import { parseStowResponse, studyInfoFromMetadata, type DicomJsonDataset, type StowOutcome } from './dicom-json';
 import { dicomWebError, errorResponseBody, httpStatusOf } from './errors';
 import { createNodeXhr } from './node-xhr';
+import { OutboundTarget } from '../outbound-auth/outbound-target';
 
 export type DicomWebAuth = { username: string; password: string } | { bearerToken: string };
 
@@ -17,6 +19,8 @@ export interface DicomWebConfig {
   /** Service root, e.g. http://pacs:8042/dicom-web (QIDO, WADO and STOW below it). */
   url: string;
   auth?: DicomWebAuth;
+  /** The PACS's outbound target (credentials, TLS); every request goes through it. Default: from auth. */
+  target?: OutboundTarget;
   /** Extra headers sent with every request. */
   headers?: Record<string, string>;
   /** Per-request timeout (ms); default 60 s. */
@@ -40,12 +44,6 @@ interface DicomWebClientCalls {
 }
 interface RequestOptions {
   instance: unknown;
-}
-
-function authHeaders(auth: DicomWebAuth | undefined): Record<string, string> {
-  if (!auth) return {};
-  if ('bearerToken' in auth) return { Authorization: `Bearer ${auth.bearerToken}` };
-  return { Authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')}` };
 }
 
 /** SOP Instance UID of a Part 10 file, read from its header only (stops at (0008,0018)). */
@@ -93,6 +91,7 @@ export class DicomWebAdapter implements ImagingSource, ImagingStore {
   private readonly timeoutMs: number;
   private readonly concurrency: number;
   private readonly logger: Logger;
+  private readonly target: OutboundTarget;
   private anyTransferSyntax: boolean;
 
   constructor(private readonly config: DicomWebConfig) {
@@ -100,9 +99,11 @@ export class DicomWebAdapter implements ImagingSource, ImagingStore {
     this.timeoutMs = config.timeoutMs ?? 60_000;
     this.concurrency = config.retrieveConcurrency ?? 4;
     this.logger = config.logger ?? silentLogger;
+    this.target = config.target ?? OutboundTarget.legacy('pacs', config.auth);
     this.client = new api.DICOMwebClient({
       url: config.url.replace(/\/+$/, ''),
-      headers: { ...config.headers, ...authHeaders(config.auth) },
+      // Credentials are per request (node-xhr.ts), from the target: a token may change between requests.
+      headers: { ...config.headers },
       verbose: false,
       singlepart: false,
     }) as unknown as DicomWebClientCalls;
@@ -112,13 +113,18 @@ export class DicomWebAdapter implements ImagingSource, ImagingStore {
     return this.config.url;
   }
 
-  private request(): RequestOptions {
-    return { instance: createNodeXhr({ timeoutMs: this.timeoutMs, anyTransferSyntax: this.anyTransferSyntax }) };
+  /** One dicomweb-client call through the PACS's target: its credentials and TLS, a 401 retried once. */
+  private send<T>(call: (request: RequestOptions) => Promise<T>): Promise<T> {
+    return this.target.call(
+      (authHeaders) =>
+        call({ instance: createNodeXhr({ timeoutMs: this.timeoutMs, anyTransferSyntax: this.anyTransferSyntax, authHeaders, baseUrl: this.config.url, ...(this.target.httpsAgent ? { httpsAgent: this.target.httpsAgent } : {}) }) }),
+      httpStatusOf,
+    );
   }
 
   async ping(): Promise<void> {
     try {
-      await this.client.searchForStudies({ queryParams: { limit: '1' }, request: this.request() });
+      await this.send((request) => this.client.searchForStudies({ queryParams: { limit: '1' }, request }));
     } catch (err) {
       const appError = dicomWebError(err, 'ping (QIDO studies)');
       // ping promises PACS_UNAVAILABLE; keep the auth hint in the message.
@@ -129,10 +135,12 @@ export class DicomWebAdapter implements ImagingSource, ImagingStore {
   }
 
   async getStudy(studyInstanceUid: string): Promise<StudyInfo> {
+    // The UID goes into the URL path: one from a QIDO answer such as "../x" must not reach another path of the PACS.
+    assertValidUid(studyInstanceUid, 'StudyInstanceUID');
     const details = { study: logHash(studyInstanceUid) };
     let metadata: unknown;
     try {
-      metadata = await this.client.retrieveStudyMetadata({ studyInstanceUID: studyInstanceUid, request: this.request() });
+      metadata = await this.send((request) => this.client.retrieveStudyMetadata({ studyInstanceUID: studyInstanceUid, request }));
     } catch (err) {
       throw dicomWebError(err, 'retrieve study metadata', details);
     }
@@ -148,10 +156,14 @@ export class DicomWebAdapter implements ImagingSource, ImagingStore {
   }
 
   private async retrieveOne(study: string, series: string, sop: string): Promise<Uint8Array> {
+    // These come from the PACS's metadata and go into the URL path: digits and dots only.
+    assertValidUid(study, 'StudyInstanceUID');
+    assertValidUid(series, 'SeriesInstanceUID');
+    assertValidUid(sop, 'SOPInstanceUID');
     const details = { study: logHash(study), series: logHash(series), instance: logHash(sop) };
     let part: unknown;
     try {
-      part = await this.client.retrieveInstance({ studyInstanceUID: study, seriesInstanceUID: series, sopInstanceUID: sop, request: this.request() });
+      part = await this.send((request) => this.client.retrieveInstance({ studyInstanceUID: study, seriesInstanceUID: series, sopInstanceUID: sop, request }));
     } catch (err) {
       const status = httpStatusOf(err);
       if (this.anyTransferSyntax && (status === 400 || status === 406)) {
@@ -181,11 +193,8 @@ export class DicomWebAdapter implements ImagingSource, ImagingStore {
     const url = `${this.config.url.replace(/\/+$/, '')}/studies/${studyInstanceUid}`;
     let body: unknown;
     try {
-      body = await this.client.storeInstances({
-        studyInstanceUID: studyInstanceUid,
-        datasets: instances.map((bytes) => bytes.slice().buffer as ArrayBuffer),
-        request: this.request(),
-      });
+      const datasets = instances.map((bytes) => bytes.slice().buffer as ArrayBuffer);
+      body = await this.send((request) => this.client.storeInstances({ studyInstanceUID: studyInstanceUid, datasets, request }));
     } catch (err) {
       const appError = dicomWebError(err, 'store instances (STOW-RS)', details);
       // A 4xx/409 STOW answer often says which instances failed and why; put that in the message.

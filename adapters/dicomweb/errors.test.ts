@@ -15,9 +15,10 @@ describe('dicomWebError', () => {
     expect([e.code, e.retryable]).toEqual(['PACS_UNAVAILABLE', true]);
   });
 
-  it.each([401, 403])('when the PACS answers %i, then PACS_REJECTED, not retryable, with a credentials hint', (status) => {
+  // Retryable (a rotated secret or token can fix it, the job is not lost) but PACS_REJECTED, so never an outage.
+  it.each([401, 403])('when the PACS answers %i, then PACS_REJECTED, retryable, with a credentials hint', (status) => {
     const e = dicomWebError(clientError(status), 'retrieve study metadata');
-    expect([e.code, e.retryable]).toEqual(['PACS_REJECTED', false]);
+    expect([e.code, e.retryable]).toEqual(['PACS_REJECTED', true]);
     expect(e.message).toMatch(/credentials/);
   });
 

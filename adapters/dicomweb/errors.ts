@@ -1,9 +1,13 @@
 import { AppError } from '../../src/domain/errors';
+import { describeNetworkError } from '../outbound-auth/target-errors';
 
 /** What dicomweb-client attaches to a failed request (status 0 when the server could not be reached). */
 interface ClientRequestError {
   status?: number;
   response?: unknown;
+  /** The XMLHttpRequest; ours (node-xhr.ts) keeps the socket/TLS error in networkError. */
+  request?: { networkError?: unknown };
+  cause?: unknown;
 }
 
 function statusOf(err: unknown): number | undefined {
@@ -17,7 +21,7 @@ function statusOf(err: unknown): number | undefined {
 /**
  * Turns a dicomweb-client failure into an AppError. `action` names what was attempted ("retrieve study metadata")
  * and must not contain patient data. Unreachable, timeouts, 408/429/5xx → PACS_UNAVAILABLE (retryable);
- * 401/403 → PACS_REJECTED with an authentication hint; 404 → NOT_FOUND; other 4xx → PACS_REJECTED.
+ * 401/403 → PACS_REJECTED, retryable, with an authentication hint; 404 → NOT_FOUND; other 4xx → PACS_REJECTED.
  */
 export function dicomWebError(err: unknown, action: string, details: Record<string, unknown> = {}): AppError {
   if (err instanceof AppError) return err;
@@ -29,13 +33,16 @@ export function dicomWebError(err: unknown, action: string, details: Record<stri
     return new AppError('PACS_REJECTED', `DICOMweb ${action}: unexpected response (${reason})`, { cause: err, details: facts, retryable: false });
   }
   if (status === 0) {
-    return new AppError('PACS_UNAVAILABLE', `DICOMweb ${action}: PACS not reachable (connection failed or timed out)`, { cause: err, details: facts });
+    const e = err as ClientRequestError;
+    const why = e.request?.networkError ?? e.cause;
+    return new AppError('PACS_UNAVAILABLE', `DICOMweb ${action}: PACS not reachable (${why ? describeNetworkError(why) : 'connection failed or timed out'})`, { cause: err, details: facts });
   }
   if (status === 401 || status === 403) {
-    return new AppError('PACS_REJECTED', `DICOMweb ${action}: PACS refused our credentials (HTTP ${status}); check the configured username/password or token`, {
+    // Retryable, not an outage: a token was already renewed once (OutboundTarget); a rotated secret can fix it later.
+    return new AppError('PACS_REJECTED', `DICOMweb ${action}: PACS refused our credentials (HTTP ${status}); check outbound.pacs.auth (or pacsUsername/pacsPassword)`, {
       cause: err,
       details: facts,
-      retryable: false,
+      retryable: true,
     });
   }
   if (status === 404) {

@@ -8,12 +8,15 @@ import { assertCronExpression, PeriodicTask } from '../intake/periodic-task';
 import type { CursorStore } from '../orthanc/cursor-store';
 import type { DicomWebAuth } from './dicomweb-adapter';
 import { dicomWebError } from './errors';
+import { OutboundTarget } from '../outbound-auth/outbound-target';
 import { addDays, localDate, markEmitted, nextSince, observe, parseState, prune, type SettleState } from './qido-settling';
 
 export interface QidoPollerOptions {
   /** DICOMweb service root (QIDO-RS /studies below it). */
   url: string;
   auth?: DicomWebAuth;
+  /** The PACS's outbound target (credentials, TLS); default: from auth. */
+  target?: OutboundTarget;
   /** Where the settling state and watermark live (the job store in the service). */
   stateStore: CursorStore;
   /** Key in the store; default "qido:" + a hash of the URL, so two PACS never share state. */
@@ -78,6 +81,7 @@ export class QidoPoller implements StudyEventSource {
   readonly name: string;
   private readonly baseUrl: string;
   private readonly headers: Record<string, string>;
+  private readonly target: OutboundTarget;
   private readonly pageSize: number;
   private readonly maxTracked: number;
   private readonly timeoutMs: number;
@@ -93,8 +97,7 @@ export class QidoPoller implements StudyEventSource {
     this.maxTracked = options.maxTracked ?? 5000;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.headers = { accept: 'application/dicom+json' };
-    if (options.auth && 'bearerToken' in options.auth) this.headers.authorization = `Bearer ${options.auth.bearerToken}`;
-    else if (options.auth) this.headers.authorization = `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`, 'utf8').toString('base64')}`;
+    this.target = options.target ?? OutboundTarget.legacy('pacs', options.auth);
     this.logger = (options.logger ?? silentLogger).child({ intake: this.name });
   }
 
@@ -178,8 +181,9 @@ export class QidoPoller implements StudyEventSource {
     params.append('includefield', INSTANCE_COUNT);
     let res: Response;
     try {
-      res = await fetch(`${this.baseUrl}/studies?${params.toString()}`, { headers: this.headers, signal: AbortSignal.timeout(this.timeoutMs) });
+      res = await this.target.fetch(`${this.baseUrl}/studies?${params.toString()}`, { headers: this.headers, signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (err) {
+      if (err instanceof AppError) throw err;
       throw dicomWebError({ status: 0, cause: err }, 'QIDO search for studies');
     }
     if (res.status === 204) return [];

@@ -1,4 +1,4 @@
-import { parseSearchRequest } from '@medplum/core';
+import { badRequest, OperationOutcomeError, parseSearchRequest } from '@medplum/core';
 import type { MemoryRepository } from '@medplum/fhir-router';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 
@@ -37,7 +37,8 @@ export async function resolveConditionalCreates(repo: MemoryRepository, bundle: 
     const condition = entry.request?.ifNoneExist;
     if (entry.request?.method !== 'POST' || !condition || !resource) continue;
     const found = await repo.searchResources(parseSearchRequest(`${resource.resourceType}?${condition}`));
-    if (found.length > 1) throw new Error(`ifNoneExist "${resource.resourceType}?${condition}" matches ${found.length} resources`);
+    // A client error (its own condition): answered as a 400 OperationOutcome, as the engine's own refusals are.
+    if (found.length > 1) throw new OperationOutcomeError(badRequest(`ifNoneExist "${resource.resourceType}?${condition}" matches ${found.length} resources`));
     const match = found[0];
     if (match) {
       existing.set(i, match);

@@ -8,8 +8,8 @@ import { buildResultBundle } from '../../src/fhir/bundle';
 import { segmentationContext } from '../../test/support/fhir-contexts';
 import { createEmbeddedFhirApp, type EmbeddedFhir } from './embedded-fhir-app';
 
-async function appWith(dataFile?: string): Promise<{ app: express.Express; fhir: EmbeddedFhir }> {
-  const fhir = await createEmbeddedFhirApp({ dataFile });
+async function appWith(dataFile?: string, publicBaseUrl?: string): Promise<{ app: express.Express; fhir: EmbeddedFhir }> {
+  const fhir = await createEmbeddedFhirApp({ dataFile, ...(publicBaseUrl ? { publicBaseUrl } : {}) });
   const app = express();
   app.use('/fhir', fhir.router);
   return { app, fhir };
@@ -96,5 +96,35 @@ describe('embedded FHIR store', () => {
     expect(page2.entry).toHaveLength(1);
     expect(page2.link?.some((l) => l.relation === 'next')).toBe(false);
     await fhir.close();
+  });
+
+  describe('when a client forges the Host and X-Forwarded-* headers', () => {
+    const forged = { host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' };
+    const urlsOf = (res: request.Response): string[] => {
+      const bundle = res.body as Bundle;
+      return [...(bundle.link ?? []).map((l) => l.url ?? ''), ...(bundle.entry ?? []).map((e) => e.fullUrl ?? ''), res.headers.location ?? ''].filter(Boolean);
+    };
+    async function writeAndSearch(app: express.Express): Promise<string[]> {
+      const created = await request(app).post('/fhir/Patient').set(forged).set('content-type', JSON_FHIR).send({ resourceType: 'Patient', gender: 'other' });
+      await request(app).post('/fhir/Patient').set('content-type', JSON_FHIR).send({ resourceType: 'Patient', gender: 'other' });
+      const search = await request(app).get('/fhir/Patient?_count=1').set(forged);
+      const urls = [...urlsOf(created), ...urlsOf(search)];
+      expect(urls.length).toBeGreaterThanOrEqual(4); // Location, self, next and a fullUrl
+      return urls;
+    }
+
+    it('then fullUrl, Location and paging links use the connection address, never the forged host', async () => {
+      const { app, fhir } = await appWith();
+      const urls = await writeAndSearch(app);
+      for (const url of urls) expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/fhir\//);
+      await fhir.close();
+    });
+
+    it('then with publicBaseUrl configured, every link starts with it', async () => {
+      const { app, fhir } = await appWith(undefined, 'https://ai.hospital.example/fhir/');
+      const urls = await writeAndSearch(app);
+      for (const url of urls) expect(url.startsWith('https://ai.hospital.example/fhir/')).toBe(true);
+      await fhir.close();
+    });
   });
 });

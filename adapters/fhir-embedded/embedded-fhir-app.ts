@@ -1,4 +1,4 @@
-import { allOk, badRequest, getStatus, normalizeOperationOutcome } from '@medplum/core';
+import { allOk, badRequest, getStatus, OperationOutcomeError } from '@medplum/core';
 import { FhirRouter, type FhirRequest, type HttpMethod } from '@medplum/fhir-router';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import express from 'express';
@@ -13,6 +13,12 @@ export interface EmbeddedFhirOptions {
   dataFile?: string;
   /** Largest accepted request body (a transaction Bundle). */
   bodyLimit?: string;
+  /**
+   * Absolute URL of this FHIR base as clients reach it (e.g. https://ai.example.org/fhir), used for fullUrl,
+   * Location and paging links. Absent: the address and port the connection arrived on. Never the request's Host
+   * or X-Forwarded-* headers, which any client can forge (links pointing to an attacker's host).
+   */
+  publicBaseUrl?: string;
 }
 
 export interface EmbeddedFhir {
@@ -50,10 +56,10 @@ export async function createEmbeddedFhirApp(options: EmbeddedFhirOptions = {}): 
     res.type(FHIR_JSON).json(capabilityStatement());
   });
 
-  router.use(async (req, res) => {
+  router.use(async (req, res, next) => {
     const method = req.method.toUpperCase();
     if (!METHODS.has(method)) return sendOutcome(res, badRequest(`Unsupported method ${method}`));
-    const baseUrl = `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`;
+    const baseUrl = options.publicBaseUrl?.replace(/\/+$/, '') ?? socketBaseUrl(req);
     const fhirRequest: FhirRequest = {
       method: method as HttpMethod,
       url: req.url.replace(/^\//, ''),
@@ -98,8 +104,11 @@ export async function createEmbeddedFhirApp(options: EmbeddedFhirOptions = {}): 
       if (status === 201 && 'id' in resource && resource.id) res.location(`${baseUrl}/${resource.resourceType}/${resource.id}`);
       res.status(status).type(FHIR_JSON).json(body);
     } catch (err) {
-      const outcome = closed ? serviceUnavailable() : normalizeOperationOutcome(err);
-      sendOutcome(res, outcome);
+      if (closed) return sendOutcome(res, serviceUnavailable());
+      // Outcomes the FHIR engine raised are written for clients; any other error's message can name a file or a
+      // library's internals: the service's error handler answers it (500, correlation id, logged).
+      if (err instanceof OperationOutcomeError) return sendOutcome(res, err.outcome);
+      next(err);
     }
   });
 
@@ -112,6 +121,15 @@ export async function createEmbeddedFhirApp(options: EmbeddedFhirOptions = {}): 
       await writes.run('store', () => repo.flush());
     },
   };
+}
+
+/** The base URL from the connection itself (local address and port, TLS or not): nothing a client can forge. */
+function socketBaseUrl(req: express.Request): string {
+  const socket = req.socket as typeof req.socket & { encrypted?: boolean };
+  const raw = socket.localAddress ?? '127.0.0.1';
+  const address = raw.startsWith('::ffff:') ? raw.slice(7) : raw;
+  const host = address.includes(':') ? `[${address}]` : address;
+  return `${socket.encrypted ? 'https' : 'http'}://${host}:${socket.localPort ?? 80}${req.baseUrl}`;
 }
 
 function serviceUnavailable(): OperationOutcome {

@@ -54,7 +54,9 @@ describe('FhirClientSink', () => {
     [409, 'FHIR_REJECTED', true],
     [412, 'FHIR_REJECTED', true],
     [422, 'FHIR_REJECTED', false],
-    [401, 'FHIR_REJECTED', false],
+    // Credentials refused (after one fresh try): retryable, not an outage.
+    [401, 'FHIR_REJECTED', true],
+    [403, 'FHIR_REJECTED', true],
   ])('when the server answers %i, then %s with retryable=%s and the outcome text', async (status, code, retryable) => {
     const server = await scriptedServer(() => ({ status, body: outcome('Observation.code missing') }));
     const sink = new FhirClientSink({ baseUrl: server.baseUrl });

@@ -1,10 +1,13 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Bundle, DiagnosticReport, ImagingStudy, Observation, Resource } from '@medplum/fhirtypes';
+import { OutboundTarget } from '../outbound-auth/outbound-target';
 import { AppError } from '../../src/domain/errors';
 import { studyIdentifier } from '../../src/fhir/identifiers';
 import type { FhirSink, StudyReports } from '../../src/ports/fhir-sink';
 import { fhirCallError } from './fhir-errors';
 import { KeyedMutex } from '../../src/concurrency/keyed-mutex';
 import { relativeReference } from '../../src/fhir/references';
+import { isUnderBaseUrl } from '../../src/domain/urls';
 
 type FhirKit = typeof import('fhir-kit-client', { with: { 'resolution-mode': 'import' } });
 type Client = InstanceType<FhirKit['Client']>;
@@ -12,6 +15,12 @@ type Client = InstanceType<FhirKit['Client']>;
 export interface FhirClientSinkOptions {
   /** FHIR base URL, e.g. https://fhir.hospital.example/R4 */
   baseUrl: string;
+  /**
+   * The FHIR server's outbound target: credentials (static, OAuth2 client credentials, SMART backend services) and
+   * TLS (CA bundle, client certificate). Every call goes through it; a 401 is retried once with a fresh token.
+   * Default: from bearerToken/basicAuth, Node's TLS defaults.
+   */
+  target?: OutboundTarget;
   bearerToken?: string;
   basicAuth?: { username: string; password: string };
   /** Extra headers sent on every call. */
@@ -21,6 +30,9 @@ export interface FhirClientSinkOptions {
   /** Upper bound on search pages followed by reportsForStudy; default 20. */
   maxPages?: number;
 }
+
+/** The fhir-kit Client methods this sink calls: each one is a request that carries our credentials. */
+const CALLS = new Set(['transaction', 'read', 'update', 'search', 'nextPage', 'capabilityStatement', 'create', 'delete', 'batch', 'vread', 'patch']);
 
 /** fhir-kit-client 2 is ESM only; a real dynamic import() loads it from our CommonJS build. */
 let fhirKit: Promise<FhirKit> | undefined;
@@ -120,6 +132,19 @@ export class FhirClientSink implements FhirSink {
     return { reports, observations: [...observations.values()] };
   }
 
+  /**
+   * PUT Type/id (update-as-create): for resources whose id we choose, such as AuditEvents, so a redelivery after a
+   * lost answer overwrites the same resource instead of creating a second one. Same credentials as every other call.
+   */
+  async putResource(resource: Resource & { id: string }): Promise<void> {
+    const client = await this.getClient();
+    try {
+      await client.update({ resourceType: resource.resourceType, id: resource.id, body: resource as never, options: this.requestOptions() });
+    } catch (err) {
+      throw fhirCallError(err, `PUT ${resource.resourceType}`);
+    }
+  }
+
   async ping(): Promise<void> {
     const client = await this.getClient();
     try {
@@ -154,8 +179,12 @@ export class FhirClientSink implements FhirSink {
           const isInclude = entry.search?.mode === 'include' || entry.resource.resourceType !== resourceType;
           (isInclude ? included : matches).push(entry.resource);
         }
-        const hasNext = page.link?.some((l) => l.relation === 'next');
-        if (!hasNext || pages >= (this.options.maxPages ?? 20)) break;
+        const next = page.link?.find((l) => l.relation === 'next')?.url;
+        if (!next || pages >= (this.options.maxPages ?? 20)) break;
+        // fhir-kit-client would follow any URL, credentials included: only pages below our base URL are fetched.
+        if (!isUnderBaseUrl(next, this.options.baseUrl)) {
+          throw new AppError('FHIR_REJECTED', `the FHIR server sent a next link outside its base URL during ${action}; not followed`, { retryable: false });
+        }
         page = (await client.nextPage({ bundle: page as never, options: this.requestOptions() })) as Bundle | undefined;
       }
     } catch (err) {
@@ -168,16 +197,32 @@ export class FhirClientSink implements FhirSink {
     return { signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000) };
   }
 
+  /**
+   * The fhir-kit client, wrapped so that every method call goes through the outbound target: its credentials are
+   * put on the request by fhir-kit's requestSigner (handed over in an AsyncLocalStorage, so concurrent calls never
+   * mix headers), its TLS dispatcher rides in the request options, and a 401 repeats the call once.
+   */
   private getClient(): Promise<Client> {
     this.client ??= loadFhirKit().then(({ Client }) => {
-      const headers: Record<string, string> = { ...this.options.headers };
       const { basicAuth, bearerToken } = this.options;
-      if (basicAuth) {
-        headers.authorization = `Basic ${Buffer.from(`${basicAuth.username}:${basicAuth.password}`).toString('base64')}`;
-      }
-      const client = new Client({ baseUrl: this.options.baseUrl.replace(/\/+$/, ''), customHeaders: headers });
-      if (bearerToken) client.bearerToken = bearerToken;
-      return client;
+      const target = this.options.target ?? OutboundTarget.legacy('fhir', basicAuth ?? (bearerToken ? { bearerToken } : undefined));
+      const auth = new AsyncLocalStorage<Record<string, string>>();
+      const client = new Client({
+        baseUrl: this.options.baseUrl.replace(/\/+$/, ''),
+        customHeaders: { ...this.options.headers },
+        ...(target.dispatcher ? { requestOptions: { dispatcher: target.dispatcher } } : {}),
+        requestSigner: (_url: string, init: RequestInit) => {
+          for (const [name, value] of Object.entries(auth.getStore() ?? {})) (init.headers as Headers).set(name, value);
+        },
+      });
+      const statusOf = (err: unknown): number | undefined => (err as { response?: { status?: number } } | undefined)?.response?.status;
+      return new Proxy(client, {
+        get(object, property, receiver) {
+          const value: unknown = Reflect.get(object, property, receiver);
+          if (typeof value !== 'function' || typeof property !== 'string' || !CALLS.has(property)) return value;
+          return (...args: unknown[]) => target.call((headers) => auth.run(headers, () => (value as (...a: unknown[]) => Promise<unknown>).apply(object, args)), statusOf);
+        },
+      });
     });
     return this.client;
   }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { StudyInfo } from '../../src/domain/study';
 import type { ImagingSource } from '../../src/ports/imaging-source';
-import type { FolderIndex } from './folder-index';
+import { withoutPath, type FolderIndex } from './folder-index';
 
 /** ImagingSource over a folder of DICOM files (CLI input, demo, folder inbox). */
 export class FolderImagingSource implements ImagingSource {
@@ -13,7 +13,11 @@ export class FolderImagingSource implements ImagingSource {
 
   async retrieveInstances(studyInstanceUid: string, seriesInstanceUid: string, sopInstanceUids: readonly string[]): Promise<Uint8Array[]> {
     const files = this.index.filesFor(studyInstanceUid, seriesInstanceUid, sopInstanceUids);
-    return Promise.all(files.map(async (f) => new Uint8Array(await readFile(f))));
+    try {
+      return await Promise.all(files.map(async (f) => new Uint8Array(await readFile(f))));
+    } catch (err) {
+      throw withoutPath(err, 'cannot read an instance file of the series');
+    }
   }
 
   async ping(): Promise<void> {}

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { NaturalDataset } from 'dcmjs';
@@ -5,12 +6,35 @@ import { num, nums, readPart10, str, strs } from '../../src/dicom/part10';
 import { AppError, toAppError } from '../../src/domain/errors';
 import { expectedInstancesFrom, type AcquisitionHint } from '../../src/domain/settling';
 import type { InstanceInfo, Orientation6, SeriesInfo, StudyInfo, Vec3 } from '../../src/domain/study';
+import type { DicomVetter } from '../../src/ports/dicom-vetting';
 
-/** A file that could not be used, with a reason safe to print (no header values). */
+/** A file that could not be used, with a reason safe to print (no header values, no path). */
 export interface FileProblem {
+  /** The full path: may carry patient names in folder or file names, so never logged or printed by default. */
   file: string;
+  /** 1-based position among the files of the last scan, in path order (LC_ALL=C sort of the paths). */
+  fileIndex: number;
+  /** First 12 hex digits of the sha256 of the path relative to the root: a stable handle safe to print and log. */
+  fileRef: string;
   code: string;
   message: string;
+}
+
+/** Stable handle of a file below a root: the sha256 prefix of its relative path (POSIX separators). */
+export function fileRefOf(root: string, file: string): string {
+  return createHash('sha256').update(path.relative(root, file).split(path.sep).join('/')).digest('hex').slice(0, 12);
+}
+
+/**
+ * Node's fs errors put the path in their message ("ENOENT: no such file or directory, open '/in/DOE^JANE/1.dcm'");
+ * keep only the errno code so neither job records, logs nor CLI lines carry it.
+ */
+export function withoutPath(err: unknown, what: string): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (err instanceof Error && !(err instanceof AppError) && typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
+    return new AppError(code === 'ENOENT' ? 'NOT_FOUND' : 'INTERNAL', `${what} (${code})`);
+  }
+  return err;
 }
 
 interface IndexedInstance {
@@ -106,11 +130,14 @@ function describe(ds: NaturalDataset, file: string, mtimeMs: number): IndexedIns
  */
 export class FolderIndex {
   private readonly byFile = new Map<string, IndexedInstance>();
-  private readonly problems = new Map<string, FileProblem & { mtimeMs: number }>();
+  private readonly problems = new Map<string, Omit<FileProblem, 'fileIndex' | 'fileRef'> & { mtimeMs: number }>();
+  private scanned: string[] = [];
 
   constructor(
     readonly root: string,
     private readonly maxBytes = 512 * 1024 * 1024,
+    /** Vets each new or changed file out of process before it is parsed here (docs/hostile-input.md). */
+    private readonly vetter?: DicomVetter,
   ) {}
 
   /** Scans the folder; returns the files newly indexed in this scan. */
@@ -120,8 +147,9 @@ export class FolderIndex {
       await walk(this.root, files);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
+      throw withoutPath(err, 'cannot list the folder');
     }
+    this.scanned = [...files].sort();
     const present = new Set(files);
     for (const f of [...this.byFile.keys()]) if (!present.has(f)) this.byFile.delete(f);
     for (const f of [...this.problems.keys()]) if (!present.has(f)) this.problems.delete(f);
@@ -137,12 +165,14 @@ export class FolderIndex {
       if (known && known.mtimeMs === st.mtimeMs) continue;
       try {
         if (st.size > this.maxBytes) throw new AppError('TOO_LARGE', `file of ${st.size} bytes exceeds the limit of ${this.maxBytes}`);
+        const verdict = await this.vetter?.vet({ path: file });
+        if (verdict && !verdict.ok) throw new AppError(verdict.code, verdict.message);
         const entry = describe(readHeader(await readFile(file), this.maxBytes), file, st.mtimeMs);
         this.byFile.set(file, entry);
         this.problems.delete(file);
         added.push(entry);
       } catch (err) {
-        const e = toAppError(err);
+        const e = toAppError(withoutPath(err, 'cannot read the file'));
         this.byFile.delete(file);
         this.problems.set(file, { file, code: e.code, message: e.message, mtimeMs: st.mtimeMs });
       }
@@ -151,7 +181,8 @@ export class FolderIndex {
   }
 
   fileProblems(): FileProblem[] {
-    return [...this.problems.values()].map(({ file, code, message }) => ({ file, code, message }));
+    const position = new Map(this.scanned.map((f, i) => [f, i + 1]));
+    return [...this.problems.values()].map(({ file, code, message }) => ({ file, fileIndex: position.get(file) ?? 0, fileRef: fileRefOf(this.root, file), code, message }));
   }
 
   studyUids(): string[] {

@@ -1,27 +1,30 @@
 import { AppError } from '../../src/domain/errors';
+import { OutboundTarget } from '../outbound-auth/outbound-target';
+import { describeNetworkError } from '../outbound-auth/target-errors';
 
 export interface OrthancConnection {
   /** Orthanc's REST root, e.g. http://orthanc:8042 */
   baseUrl: string;
-  /** Basic auth for Orthanc's RegisteredUsers. */
+  /** Basic auth for Orthanc's RegisteredUsers (ignored when target is given). */
   auth?: { username: string; password: string };
+  /** The PACS's outbound target (credentials, TLS); every call goes through it. Default: from auth. */
+  target?: OutboundTarget;
   /** Per-request timeout (ms); default 30 s. */
   timeoutMs?: number;
 }
 
-/** The few Orthanc REST calls the change feed needs, over Node's fetch with Basic auth. */
+/** The few Orthanc REST calls the change feed needs, through the PACS's outbound target (auth, TLS). */
 export class OrthancRest {
   private readonly baseUrl: string;
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
+  private readonly target: OutboundTarget;
 
   constructor(connection: OrthancConnection) {
     this.baseUrl = connection.baseUrl.replace(/\/+$/, '');
     this.timeoutMs = connection.timeoutMs ?? 30_000;
     this.headers = { accept: 'application/json' };
-    if (connection.auth) {
-      this.headers.authorization = `Basic ${Buffer.from(`${connection.auth.username}:${connection.auth.password}`, 'utf8').toString('base64')}`;
-    }
+    this.target = connection.target ?? OutboundTarget.legacy('pacs', connection.auth);
   }
 
   async getJson<T>(path: string): Promise<T> {
@@ -38,9 +41,10 @@ export class OrthancRest {
   private async get<T>(path: string): Promise<T | undefined> {
     let res: Response;
     try {
-      res = await fetch(`${this.baseUrl}${path}`, { headers: this.headers, signal: AbortSignal.timeout(this.timeoutMs) });
+      res = await this.target.fetch(`${this.baseUrl}${path}`, { headers: this.headers, signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (err) {
-      throw new AppError('PACS_UNAVAILABLE', `Orthanc not reachable for ${pathKind(path)}`, { cause: err });
+      if (err instanceof AppError) throw err;
+      throw new AppError('PACS_UNAVAILABLE', `Orthanc not reachable for ${pathKind(path)}: ${describeNetworkError(err)}`, { cause: err });
     }
     if (res.status === 404) {
       await res.body?.cancel();
@@ -49,8 +53,9 @@ export class OrthancRest {
     if (!res.ok) {
       await res.body?.cancel();
       if (res.status === 401 || res.status === 403) {
-        throw new AppError('PACS_REJECTED', `Orthanc refused our credentials (HTTP ${res.status}) for ${pathKind(path)}; check the configured username/password`, {
-          retryable: false,
+        // Retryable, not an outage: a rotated secret or a new token can fix it, and the job must not be lost.
+        throw new AppError('PACS_REJECTED', `Orthanc refused our credentials (HTTP ${res.status}) for ${pathKind(path)}; check outbound.pacs.auth (or pacsUsername/pacsPassword)`, {
+          retryable: true,
           details: { httpStatus: res.status },
         });
       }

@@ -1,4 +1,6 @@
 import { AppError } from '../../src/domain/errors';
+import { OutboundTarget } from '../outbound-auth/outbound-target';
+import { describeNetworkError } from '../outbound-auth/target-errors';
 import type { ImagingStore, StoreOutcome } from '../../src/ports/imaging-store';
 import type { OrthancConnection } from './orthanc-rest';
 
@@ -9,8 +11,8 @@ import type { OrthancConnection } from './orthanc-rest';
  */
 export class OrthancImagingStore implements ImagingStore {
   private readonly baseUrl: string;
-  private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
+  private readonly target: OutboundTarget;
 
   constructor(
     private readonly stow: ImagingStore,
@@ -18,10 +20,7 @@ export class OrthancImagingStore implements ImagingStore {
   ) {
     this.baseUrl = connection.baseUrl.replace(/\/+$/, '');
     this.timeoutMs = connection.timeoutMs ?? 30_000;
-    this.headers = {};
-    if (connection.auth) {
-      this.headers.authorization = `Basic ${Buffer.from(`${connection.auth.username}:${connection.auth.password}`, 'utf8').toString('base64')}`;
-    }
+    this.target = connection.target ?? OutboundTarget.legacy('pacs', connection.auth);
   }
 
   store(studyInstanceUid: string, instances: readonly Uint8Array[]): Promise<StoreOutcome> {
@@ -51,14 +50,15 @@ export class OrthancImagingStore implements ImagingStore {
     const what = `${method} ${path.replace(/\/instances\/[^/]+/, '/instances/{id}')}`;
     let res: Response;
     try {
-      res = await fetch(`${this.baseUrl}${path}`, {
+      res = await this.target.fetch(`${this.baseUrl}${path}`, {
         method,
-        headers: { ...this.headers, accept: 'application/json', ...(body !== undefined ? { 'content-type': 'text/plain' } : {}) },
+        headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'text/plain' } : {}) },
         ...(body !== undefined ? { body } : {}),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
-      throw new AppError('PACS_UNAVAILABLE', `Orthanc not reachable for ${what}`, { cause: err });
+      if (err instanceof AppError) throw err;
+      throw new AppError('PACS_UNAVAILABLE', `Orthanc not reachable for ${what}: ${describeNetworkError(err)}`, { cause: err });
     }
     if (res.status === 404) {
       await res.body?.cancel();
@@ -66,6 +66,12 @@ export class OrthancImagingStore implements ImagingStore {
     }
     if (!res.ok) {
       await res.body?.cancel();
+      if (res.status === 401 || res.status === 403) {
+        throw new AppError('PACS_REJECTED', `Orthanc refused our credentials (HTTP ${res.status}) to ${what}; check outbound.pacs.auth (or pacsUsername/pacsPassword)`, {
+          retryable: true,
+          details: { httpStatus: res.status },
+        });
+      }
       const retryable = res.status >= 500 || res.status === 429 || res.status === 408;
       throw new AppError(retryable ? 'PACS_UNAVAILABLE' : 'PACS_REJECTED', `Orthanc answered HTTP ${res.status} to ${what}`, {
         retryable,

@@ -1,12 +1,14 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import type { AddressInfo, Server as NetServer } from 'node:net';
+import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
-import { Dataset, Scp, Server, association, constants, log as dimseLog, requests, responses } from 'dcmjs-dimse';
+import { Dataset, Scp, association, constants, log as dimseLog, requests, responses } from 'dcmjs-dimse';
 import { IMPLEMENTATION } from '../../src/dicom/part10';
 import { AppError, toAppError } from '../../src/domain/errors';
 import { logHash } from '../../src/domain/identity';
 import type { Logger } from '../../src/logging';
 import type { SpaceGate } from '../storage/storage-monitor';
+import { isLoopbackHost } from '../../src/http/auth/bind-policy';
+import { PeerPolicy, type DimsePeer } from './dimse-peers';
 import { PushTransfer } from './push-transfer';
 import { PushRejection, type ReceivedStore, type RejectionReason } from './received-store';
 
@@ -45,12 +47,18 @@ const STORAGE_ROOT = '1.2.840.10008.5.1.4.1.1.';
 const isStorageClass = (uid: string): boolean => STORAGE_CLASSES.has(uid) || uid.startsWith(STORAGE_ROOT);
 
 export interface DimseScpOptions {
-  /** TCP port (0 = any free port; the bound one is returned by start()). Listens on all interfaces. */
+  /** Listen address (dimse.host); default 127.0.0.1. A non-loopback one needs a peer list or allowAnyCaller. */
+  host?: string;
+  /** TCP port (0 = any free port; the bound one is returned by start()). */
   port: number;
   /** Our AE title; associations calling another one are rejected. */
   aeTitle: string;
-  /** Calling AE titles allowed to associate; empty = any. */
+  /** Calling AEs and the addresses each may call from (dimse.peers). */
+  peers?: readonly DimsePeer[];
+  /** Calling AE titles allowed from any address (the older dimse.allowedCallingAeTitles). */
   allowedCallingAeTitles: readonly string[];
+  /** With neither list: accept any calling AE from anywhere, even on a non-loopback address (warned at start). */
+  allowAnyCaller?: boolean;
   /** Transfer syntaxes accepted for storage; the SCU's first offered one in this list is taken (stored as sent). */
   transferSyntaxes: readonly string[];
   store: ReceivedStore;
@@ -146,55 +154,80 @@ class InstanceUpload extends Writable {
 
 /**
  * DICOM C-STORE SCP (and C-ECHO) over dcmjs-dimse. Instances go through the same ReceivedStore as STOW-RS, and
- * the SCU gets Success only after the instance is durably on disk. Association policy: our AE title must be the
- * called one, the calling AE must be allowed (when a list is configured), storage SOP classes are accepted in the
- * configured transfer syntaxes (compressed ones included; files are kept as sent).
+ * the SCU gets Success only after the instance is durably on disk. Association policy: the calling AE must be listed
+ * and call from an address allowed for it (dimse.peers, adapters/push/dimse-peers.ts), our AE title must be the
+ * called one, storage SOP classes are accepted in the configured transfer syntaxes (compressed ones included; files
+ * are kept as sent).
  */
 export class DimseStoreScp {
-  private server: Server | undefined;
+  private server: NetServer | undefined;
+  private readonly sockets = new Set<Socket>();
   private readonly inFlight = new Set<Promise<void>>();
   private accepting = false;
+  private readonly host: string;
+  private readonly policy: PeerPolicy;
+  /** Neither dimse.peers nor dimse.allowedCallingAeTitles: every caller that reaches the listener is accepted. */
+  private readonly anyCaller: boolean;
 
-  constructor(private readonly options: DimseScpOptions) {}
+  constructor(private readonly options: DimseScpOptions) {
+    this.host = options.host ?? '127.0.0.1';
+    const peers = options.peers ?? [];
+    this.anyCaller = peers.length === 0 && options.allowedCallingAeTitles.length === 0;
+    // No list on loopback: only this machine can call (the quick start); elsewhere a list or allowAnyCaller is needed.
+    this.policy = new PeerPolicy(peers, options.allowedCallingAeTitles, this.anyCaller);
+    if (this.anyCaller && !isLoopbackHost(this.host) && !options.allowAnyCaller) {
+      throw new AppError(
+        'CONFIG_INVALID',
+        `the DICOM listener on ${this.host} would accept any calling AE from any address: list the senders in dimse.peers (AE title and hosts), bind dimse.host to 127.0.0.1, or set dimse.allowAnyCaller: true on purpose`,
+      );
+    }
+  }
 
   /** Starts listening; resolves with the bound port. */
   async start(): Promise<number> {
     // dcmjs-dimse logs to the console by itself; our own log lines (no patient data) replace its output.
     dimseLog.setLevel('silent');
+    const { logger } = this.options;
+    if (this.anyCaller && !isLoopbackHost(this.host)) logger.warn({ host: this.host }, 'DICOM listener accepts any calling AE from any address (dimse.allowAnyCaller): list the senders in dimse.peers');
     const scpClass = this.scpClass();
-    const server = new Server(scpClass);
+    // Our own listener (not dcmjs-dimse's Server, which binds every interface): it binds dimse.host.
+    const server = createServer((socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      const scp = new scpClass(socket, {});
+      scp.on('networkError', (err: Error) => {
+        socket.end();
+        logger.warn({ err: err.message }, 'DICOM association network error');
+      });
+    });
     this.server = server;
     this.accepting = true;
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(new AppError('CONFIG_INVALID', `DICOM listener could not start on port ${this.options.port}: ${err.message}`, { cause: err }));
-      server.once('networkError', onError);
-      server.once('listening', () => {
-        server.off('networkError', onError);
+      const onError = (err: Error): void => reject(new AppError('CONFIG_INVALID', `DICOM listener could not start on ${this.host}:${this.options.port}: ${err.message}`, { cause: err }));
+      server.once('error', onError);
+      server.listen(this.options.port, this.host, () => {
+        server.off('error', onError);
         resolve();
       });
-      server.listen(this.options.port);
     });
-    server.on('networkError', (err: Error) => this.options.logger.warn({ err: err.message }, 'DICOM association network error'));
-    const bound = this.netServer()?.address() as AddressInfo | null;
+    server.on('error', (err: Error) => logger.warn({ err: err.message }, 'DICOM listener error'));
+    const bound = server.address() as AddressInfo | null;
     const port = bound?.port ?? this.options.port;
-    this.options.logger.info({ port, aeTitle: this.options.aeTitle }, 'DICOM C-STORE SCP listening');
+    logger.info({ host: this.host, port, aeTitle: this.options.aeTitle }, 'DICOM C-STORE SCP listening');
     return port;
   }
 
   /** Stops accepting associations, lets stores in progress finish (bounded), then closes every connection. */
   async stop(graceMs = 10_000): Promise<void> {
-    if (!this.server) return;
+    const server = this.server;
+    if (!server) return;
     this.accepting = false;
-    const net = this.netServer();
-    if (net?.listening) net.close();
+    if (server.listening) server.close();
     const settled = Promise.all([...this.inFlight]).then(() => true);
     await Promise.race([settled, new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())]);
-    this.server.close();
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
     this.server = undefined;
-  }
-
-  private netServer(): NetServer | undefined {
-    return (this.server as unknown as { server?: NetServer } | undefined)?.server;
   }
 
   private track(p: Promise<void>): void {
@@ -208,11 +241,13 @@ export class DimseStoreScp {
     const isAccepting = (): boolean => this.accepting;
     const track = (p: Promise<void>): void => this.track(p);
     const accepted = new Set(options.transferSyntaxes);
-    const allowed = new Set(options.allowedCallingAeTitles.map((t) => t.trim()));
+    const policy = this.policy;
     const uncompressed = [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian];
 
     return class StoreScp extends Scp {
       private callingAeTitle = '';
+      /** The TCP peer, taken when the connection opens (the socket forgets it once closed). */
+      private remoteAddress: string | undefined;
       private readonly uploads = new Map<requests.CStoreRequest, InstanceUpload>();
       /** The association as one transfer: its studies are marked incomplete if it loses instances or is cut short. */
       private transfer: PushTransfer | undefined;
@@ -229,9 +264,26 @@ export class DimseStoreScp {
           this.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, reason);
         };
         if (!isAccepting()) return this.sendAssociationReject(RejectResult.Transient, RejectSource.ServiceProviderPresentation, RejectReason.TemporaryCongestion);
-        if (allowed.size > 0 && !allowed.has(calling)) return reject(RejectReason.CallingAeNotRecognized, 'calling AE title not in dimse.allowedCallingAeTitles');
-        if (called !== options.aeTitle) return reject(RejectReason.CalledAeNotRecognized, `called AE title is not ours (${options.aeTitle})`);
+        // Host names may need a DNS lookup: the answer waits for it (the SCU waits for A-ASSOCIATE-AC/RJ anyway).
+        void policy
+          .decide(calling, this.remoteAddress)
+          .then((decision) => {
+            // A calling AE from an address not allowed for it is refused with the same reason: PS3.8 has no other.
+            if (!decision.allowed) {
+              const why = decision.why === 'calling-ae' ? 'calling AE title not in dimse.peers' : 'calling AE title not allowed from this address (dimse.peers hosts)';
+              options.logger.warn({ callingAeTitle: calling, calledAeTitle: called, peerAddress: this.remoteAddress }, `DICOM association rejected: ${why}`);
+              return this.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CallingAeNotRecognized);
+            }
+            if (called !== options.aeTitle) return reject(RejectReason.CalledAeNotRecognized, `called AE title is not ours (${options.aeTitle})`);
+            this.acceptContexts(request);
+          })
+          .catch((err: unknown) => {
+            options.logger.error({ err: toAppError(err).message }, 'DICOM association could not be decided');
+            this.sendAssociationReject(RejectResult.Transient, RejectSource.ServiceProviderPresentation, RejectReason.TemporaryCongestion);
+          });
+      }
 
+      private acceptContexts(request: association.Association): void {
         for (const { id } of request.getPresentationContexts()) {
           const context = request.getPresentationContext(id);
           const abstract = context.getAbstractSyntaxUid();
@@ -320,14 +372,15 @@ export class DimseStoreScp {
             response.setStatus(CSTORE_STATUS.success);
             options.logger.debug({ study: logHash(kept.studyInstanceUid), callingAeTitle: this.callingAeTitle }, 'C-STORE instance stored');
           } catch (err) {
-            const rejection = err instanceof PushRejection ? err : new PushRejection('out-of-resources', toAppError(err).message, err);
+            // An unexpected error's message can name files: the SCU's error comment gets a fixed text, the log the message.
+            const rejection = err instanceof PushRejection ? err : new PushRejection('out-of-resources', 'the instance could not be stored', err);
             transfer.refused(rejection.reason);
             // The disk filled up under this instance: look now, so the next ones are refused before they are written.
             if (rejection.noSpace) storage?.reportNoSpace('received dir');
             response.setStatus(STATUS_OF[rejection.reason]);
             response.setErrorComment(rejection.message.slice(0, 64));
             // Under pressure every instance is refused: the transition was logged once, these are routine.
-            options.logger[rejection.message === LOW_ON_SPACE ? 'debug' : 'warn']({ callingAeTitle: this.callingAeTitle, reason: rejection.reason, err: rejection.message }, 'C-STORE instance refused');
+            options.logger[rejection.message === LOW_ON_SPACE ? 'debug' : 'warn']({ callingAeTitle: this.callingAeTitle, reason: rejection.reason, err: err instanceof PushRejection ? rejection.message : toAppError(err).message }, 'C-STORE instance refused');
           }
           callback(response);
         })();
@@ -340,6 +393,7 @@ export class DimseStoreScp {
         super(...args);
         // C-STORE-RSPs are small PDUs the sender waits for: send them at once rather than let Nagle's algorithm hold them.
         args[0].setNoDelay(true);
+        this.remoteAddress = args[0].remoteAddress;
         // A connection that drops mid-transfer (no A-ABORT) leaves partial uploads behind: drop them too.
         this.on('close', () => {
           this.dropUploads();

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Router } from 'express';
 import type { StudyEvent } from '../../src/domain/study';
 import type { Logger } from '../../src/logging';
+import type { DicomVetter } from '../../src/ports/dicom-vetting';
 import type { ImagingSource } from '../../src/ports/imaging-source';
 import type { JobStore } from '../../src/ports/job-store';
 import { FolderImagingSource } from '../folder/folder-imaging-source';
@@ -20,7 +21,16 @@ export interface PushConfig {
   limits: { maxInstanceBytes: number };
   push: { receivedDir: string; quietMs: number; pollIntervalMs: number; cleanup: CleanupPolicy };
   stow: { enabled: boolean; maxBodyBytes: number };
-  dimse: { enabled: boolean; port: number; aeTitle: string; allowedCallingAeTitles: string[]; transferSyntaxes: string[] };
+  dimse: {
+    enabled: boolean;
+    host?: string;
+    port: number;
+    aeTitle: string;
+    peers?: { aeTitle: string; hosts: string[] }[];
+    allowedCallingAeTitles: string[];
+    allowAnyCaller?: boolean;
+    transferSyntaxes: string[];
+  };
 }
 
 /** Intake names of pushed studies; their jobs read the received files. */
@@ -51,19 +61,24 @@ export async function createPushIntake(
     pending?: (studyInstanceUid: string) => Promise<boolean>;
     /** The storage monitor (adapters/storage): under pressure both intakes refuse instances before writing them. */
     storage?: SpaceGate;
+    /** Vets every received file out of process before it is parsed or stored (docs/hostile-input.md). */
+    vetter?: DicomVetter;
   },
 ): Promise<PushIntake | undefined> {
   if (!config.stow.enabled && !config.dimse.enabled) return undefined;
   const logger = deps.logger.child({ intake: 'push' });
   const root = config.push.receivedDir ? path.resolve(config.push.receivedDir) : path.join(config.dataDir, 'received');
-  const store = new ReceivedStore(root, { maxInstanceBytes: config.limits.maxInstanceBytes, logger });
+  const store = new ReceivedStore(root, { maxInstanceBytes: config.limits.maxInstanceBytes, logger, ...(deps.vetter ? { vetter: deps.vetter } : {}) });
   await store.init();
   const assembler = new PushAssembler(store, { quietMs: config.push.quietMs, pollIntervalMs: config.push.pollIntervalMs, cleanup: config.push.cleanup, jobs: deps.jobs, logger, ...(deps.pending ? { pending: deps.pending } : {}) });
   const scp = config.dimse.enabled
     ? new DimseStoreScp({
+        ...(config.dimse.host ? { host: config.dimse.host } : {}),
         port: config.dimse.port,
         aeTitle: config.dimse.aeTitle,
+        peers: config.dimse.peers ?? [],
         allowedCallingAeTitles: config.dimse.allowedCallingAeTitles,
+        allowAnyCaller: config.dimse.allowAnyCaller ?? false,
         transferSyntaxes: config.dimse.transferSyntaxes,
         store,
         ...(deps.storage ? { storage: deps.storage } : {}),

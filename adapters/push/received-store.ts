@@ -5,6 +5,7 @@ import { readPart10, str } from '../../src/dicom/part10';
 import { AppError } from '../../src/domain/errors';
 import { logHash } from '../../src/domain/identity';
 import type { Logger } from '../../src/logging';
+import type { DicomVetter } from '../../src/ports/dicom-vetting';
 import { KeyedMutex } from '../../src/concurrency/keyed-mutex';
 import { FolderIndex } from '../folder/folder-index';
 import { fsyncPath, isOutOfSpace, shortFileError } from '../storage/disk-write';
@@ -102,9 +103,9 @@ export class ReceivedStore {
 
   constructor(
     readonly root: string,
-    private readonly options: { maxInstanceBytes: number; logger: Logger },
+    private readonly options: { maxInstanceBytes: number; logger: Logger; vetter?: DicomVetter },
   ) {
-    this.index = new FolderIndex(root, options.maxInstanceBytes);
+    this.index = new FolderIndex(root, options.maxInstanceBytes, options.vetter);
     this.marks = new IncompleteMarks(root, (uid) => this.studyDir(uid), options.logger);
   }
 
@@ -186,6 +187,10 @@ export class ReceivedStore {
         if (err instanceof PushRejection) throw err;
         throw new PushRejection('out-of-resources', 'the received instance could not be read back from disk', err);
       }
+      // Vetted out of process first: a file that would crash the parser is refused (and quarantined) here, before
+      // this process parses it and before anything is acknowledged or stored for routing.
+      const verdict = await this.options.vetter?.vet({ path: tmp });
+      if (verdict && !verdict.ok) throw new PushRejection(verdict.code === 'TOO_LARGE' ? 'too-large' : 'unreadable', verdict.message);
       let parsed;
       try {
         parsed = readPart10(bytes, { maxBytes: this.options.maxInstanceBytes });

@@ -53,6 +53,7 @@ interface PartContext {
   transfer: PushTransfer;
   expectedStudy: string | undefined;
   outcomes: Outcome[];
+  logger: Logger;
 }
 
 /** Sink for one part: streams it into a temporary file with a size cap; the file is committed when the part ends. */
@@ -98,7 +99,11 @@ function dicomPartSink(ctx: PartContext, index: number): PartSink {
           return;
         } catch (err) {
           if (err instanceof PushRejection) await fail(err.reason, err.message, err);
-          else await fail('out-of-resources', toAppError(err).message, err);
+          else {
+            // An unexpected error's message can name files of the received dir: the sender gets a fixed text.
+            ctx.logger.warn({ err: toAppError(err).message }, 'STOW-RS instance could not be kept');
+            await fail('out-of-resources', 'the instance could not be stored (see the service log)', err);
+          }
         }
       }
       ctx.outcomes.push(failed as Outcome);
@@ -197,7 +202,7 @@ export function createStowRouter(options: StowOptions): Router {
     const transfer = new PushTransfer(options.store, 'STOW-RS request', expectedStudy);
     try {
       const boundary = checkRequest(req, options.maxBodyBytes);
-      const ctx: PartContext = { store: options.store, storage, transfer, expectedStudy, outcomes };
+      const ctx: PartContext = { store: options.store, storage, transfer, expectedStudy, outcomes, logger: options.logger };
       try {
         await parseMultipart(
           // Stopping early must not destroy the request: the socket is still needed for the error answer.

@@ -1,5 +1,6 @@
 import type { NaturalDataset } from 'dcmjs';
 import { AppError } from '../domain/errors';
+import { countNonFinite } from '../domain/finite';
 import type { Orientation6, Vec3 } from '../domain/study';
 import type { SliceSource, Volume } from '../domain/volume';
 import { DEFAULT_DECODE_LIMITS, decodeFrames, functionalGroup, type DecodeLimits } from './decode';
@@ -368,5 +369,21 @@ export function buildVolume(allInstances: ParsedPart10[], options: BuildVolumeOp
     sources: order.map((s) => s.source),
   };
   if (sliceOffsets) volume.sliceOffsets = sliceOffsets;
+  checkFinite(volume);
   return volume;
+}
+
+/**
+ * A rescale that overflows (RescaleSlope 1e308 makes every value Infinity) or a voxel size of 0 or Infinity would
+ * otherwise run through the model and report "0.0 mL" or NaN: refuse them here, where the cause is known.
+ */
+function checkFinite(volume: Volume): void {
+  const [sx, sy, sz] = volume.spacing;
+  if (![sx, sy, sz].every((s) => Number.isFinite(s) && s > 0)) {
+    throw new AppError('GEOMETRY', `voxel size ${volume.spacing.map(fmt).join(' × ')} mm is not usable: PixelSpacing and the slice spacing (positions, SpacingBetweenSlices or SliceThickness) must be finite and above 0`);
+  }
+  const bad = countNonFinite(volume.data);
+  if (bad > 0) {
+    throw new AppError('BAD_DICOM', `${bad} of ${volume.data.length} pixel values are not finite after the modality rescale: RescaleSlope/RescaleIntercept are out of range`);
+  }
 }

@@ -8,6 +8,10 @@ export type ErrorCode =
   | 'UNAUTHORIZED'
   /** credentials without the role the route needs, or the route disabled by configuration */
   | 'FORBIDDEN'
+  /** too many failed authentication attempts from one client (src/http/auth/authenticate.ts) */
+  | 'RATE_LIMITED'
+  /** the identity provider (discovery, JWKS) cannot be reached, so a token cannot be checked */
+  | 'AUTH_UNAVAILABLE'
   | 'NOT_FOUND'
   /** the resource is not in a state the request can act on */
   | 'CONFLICT'
@@ -38,6 +42,8 @@ const DEFAULT_STATUS: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
+  RATE_LIMITED: 429,
+  AUTH_UNAVAILABLE: 503,
   NOT_FOUND: 404,
   CONFLICT: 409,
   CONFIG_INVALID: 500,
@@ -62,7 +68,7 @@ const DEFAULT_STATUS: Record<ErrorCode, number> = {
 };
 
 /** Codes whose cause is outside us and may go away by itself (network, a restarting server). */
-const RETRYABLE_BY_DEFAULT = new Set<ErrorCode>(['PACS_UNAVAILABLE', 'FHIR_UNAVAILABLE', 'OVERLOADED', 'STORAGE_FULL']);
+const RETRYABLE_BY_DEFAULT = new Set<ErrorCode>(['PACS_UNAVAILABLE', 'FHIR_UNAVAILABLE', 'OVERLOADED', 'STORAGE_FULL', 'RATE_LIMITED', 'AUTH_UNAVAILABLE']);
 
 export interface AppErrorOptions {
   httpStatus?: number;

@@ -1,5 +1,7 @@
 import express, { type Router } from 'express';
+import helmet from 'helmet';
 import { AppError } from '../domain/errors';
+import { stripUrlCredentials } from '../domain/redact-url';
 import { JOB_STATES, type JobState } from '../domain/job';
 import type { LoadedModel } from '../domain/manifest';
 import type { Logger } from '../logging';
@@ -7,6 +9,10 @@ import type { FhirSink, StudyReports } from '../ports/fhir-sink';
 import type { ImagingSource } from '../ports/imaging-source';
 import type { JobStore } from '../ports/job-store';
 import type { RouteRule } from '../routing/route-rules';
+import type { AuditLog } from '../ports/audit-log';
+import { auditAccess } from './audit-access';
+import { authenticate, LOOPBACK_ANONYMOUS, type HttpAuth } from './auth/authenticate';
+import { fhirAccess, requireRole } from './auth/authorize';
 import { errorHandler, notFound } from './error-handler';
 import { jobActionsRouter } from './job-actions';
 import { operationsRouter, type OperationsDeps } from './operations';
@@ -33,8 +39,10 @@ export interface HttpDeps {
   routes?: readonly RouteRule[];
   /** Where the dry-run looks up { studyInstanceUid } bodies. */
   source?: ImagingSource;
-  /** Operator bearer token (auth.operatorToken); empty = operator routes answer 403. */
-  operatorToken?: string;
+  /** Authentication (src/http/auth); absent: anonymous callers with viewer, sender and operator (loopback, tests). */
+  auth?: HttpAuth;
+  /** Audit trail: API reads and writes of patient data and refused calls are recorded (src/http/audit-access.ts). */
+  audit?: AuditLog;
   /** Called after operator retries (wakes the workers). */
   onRetried?: () => void;
   /** Dependencies, settling studies and storage for /metrics, /status and /intake/pending. */
@@ -68,6 +76,10 @@ export function createApp(deps: HttpDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // First, so it sees every answer, the 401s and 403s of authentication included (it reads the principal at 'finish').
+  if (deps.audit) app.use(auditAccess(deps.audit, { logger: deps.logger }));
+  // Security headers for a JSON API: nothing may be loaded, framed or sniffed from its answers.
+  app.use(helmet({ contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -80,7 +92,8 @@ export function createApp(deps: HttpDeps): express.Express {
           await withTimeout(r.check(), 5000);
           return { name: r.name, ok: true };
         } catch (err) {
-          return { name: r.name, ok: false, reason: err instanceof Error ? err.message : String(err) };
+          // /readyz is open: a reason never carries URL credentials, and is cut short rather than echo a whole upstream answer.
+          return { name: r.name, ok: false, reason: stripUrlCredentials(err instanceof Error ? err.message : String(err)).slice(0, 200) };
         }
       }),
     );
@@ -88,11 +101,15 @@ export function createApp(deps: HttpDeps): express.Express {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: results });
   });
 
+  // Everything below needs a principal with the route's role (requireRole per route; test/integration/route-protection).
+  app.use(authenticate(deps.auth ?? LOOPBACK_ANONYMOUS, deps.logger));
+  const viewer = requireRole('viewer');
+
   // Before /jobs/:id, which would take "dead-letter" and "retry" for ids.
-  app.use(jobActionsRouter({ jobs: deps.jobs, operatorToken: deps.operatorToken ?? '', logger: deps.logger, ...(deps.onRetried ? { onRetried: deps.onRetried } : {}) }));
+  app.use(jobActionsRouter({ jobs: deps.jobs, logger: deps.logger, ...(deps.onRetried ? { onRetried: deps.onRetried } : {}) }));
   app.use(operationsRouter({ jobs: deps.jobs, dependencies: () => [], ...deps.operations }));
 
-  app.get('/jobs', async (req, res) => {
+  app.get('/jobs', viewer, async (req, res) => {
     const state = typeof req.query.state === 'string' ? req.query.state : undefined;
     if (state !== undefined && !JOB_STATES.includes(state as JobState)) {
       throw new AppError('BAD_REQUEST', `state must be one of ${JOB_STATES.join(', ')}`);
@@ -108,14 +125,14 @@ export function createApp(deps: HttpDeps): express.Express {
     res.json({ jobs });
   });
 
-  app.get('/jobs/:id', async (req, res) => {
-    const job = await deps.jobs.get(req.params.id);
+  app.get('/jobs/:id', viewer, async (req, res) => {
+    const job = await deps.jobs.get(String(req.params.id));
     if (!job) throw new AppError('NOT_FOUND', 'no such job');
     res.json(job);
   });
 
-  app.get('/studies/:uid/reports', async (req, res) => {
-    const uid = req.params.uid;
+  app.get('/studies/:uid/reports', viewer, async (req, res) => {
+    const uid = String(req.params.uid);
     if (!STUDY_UID.test(uid) || uid.length > 64) throw new AppError('BAD_REQUEST', 'not a valid StudyInstanceUID');
     if (!deps.fhir) throw new AppError('NOT_FOUND', 'FHIR output is disabled (fhir: none)');
     const withdrawn = req.query.withdrawn;
@@ -126,8 +143,8 @@ export function createApp(deps: HttpDeps): express.Express {
     res.json({ resourceType: 'Bundle', type: 'searchset', total: found.reports.length, entry: [...found.reports, ...found.observations].map((resource) => ({ resource })) });
   });
 
-  if (deps.embeddedFhir) app.use('/fhir', deps.embeddedFhir);
-  if (deps.stow) app.use('/dicomweb', deps.stow);
+  if (deps.embeddedFhir) app.use('/fhir', fhirAccess(), deps.embeddedFhir);
+  if (deps.stow) app.use('/dicomweb', requireRole('sender'), deps.stow);
   if (deps.models) app.use(routeDryRunRouter({ models: deps.models, ...(deps.routes ? { routes: deps.routes } : {}), ...(deps.source ? { source: deps.source } : {}) }));
 
   app.use(notFound);

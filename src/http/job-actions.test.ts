@@ -3,8 +3,15 @@ import { MemoryJobStore } from '../../adapters/memory/memory-job-store';
 import { silentLogger } from '../logging';
 import { spec } from '../../test/support/job-store-contract';
 import { createApp } from './app';
+import { apiKeyAuthenticator, generateApiKey } from './auth/api-keys';
 
-const TOKEN = 'x'.repeat(40);
+const operatorKey = generateApiKey();
+const viewerKey = generateApiKey();
+const TOKEN = operatorKey.key;
+const auth = {
+  authenticators: [apiKeyAuthenticator([{ id: 'ops', sha256: operatorKey.sha256, roles: ['operator', 'viewer'] }, { id: 'dashboard', sha256: viewerKey.sha256, roles: ['viewer'] }])],
+  failedAttemptsPerMinute: 1000,
+};
 
 async function failedJobs(jobs: MemoryJobStore, codes: string[]): Promise<string[]> {
   const ids: string[] = [];
@@ -18,15 +25,14 @@ async function failedJobs(jobs: MemoryJobStore, codes: string[]): Promise<string
 }
 
 describe('R10.6 operator routes on jobs', () => {
-  const appWith = (jobs: MemoryJobStore, operatorToken = TOKEN, onRetried?: () => void) =>
-    createApp({ jobs, fhir: null, readiness: [], logger: silentLogger, operatorToken, ...(onRetried ? { onRetried } : {}) });
+  const appWith = (jobs: MemoryJobStore, onRetried?: () => void) => createApp({ jobs, fhir: null, readiness: [], logger: silentLogger, auth, ...(onRetried ? { onRetried } : {}) });
 
-  it('when no operator token is configured, then retries are refused with 403 naming the key, even with a token', async () => {
+  it('when the API key does not hold the operator role, then retries are refused with 403 naming the role, and nothing changes', async () => {
     const jobs = new MemoryJobStore();
     const [id] = await failedJobs(jobs, ['BAD_DICOM']);
-    const res = await request(appWith(jobs, '')).post(`/jobs/${id}/retry`).set('authorization', `Bearer ${TOKEN}`);
+    const res = await request(appWith(jobs)).post(`/jobs/${id}/retry`).set('x-api-key', viewerKey.key);
     expect(res.status).toBe(403);
-    expect(res.body.error.message).toContain('auth.operatorToken');
+    expect(res.body.error).toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining('operator role') });
     expect((await jobs.get(id as string))?.state).toBe('failed');
   });
 
@@ -36,7 +42,10 @@ describe('R10.6 operator routes on jobs', () => {
     const anonymous = await request(appWith(jobs)).post(`/jobs/${id}/retry`);
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers['www-authenticate']).toMatch(/^Bearer /);
-    expect((await request(appWith(jobs)).post(`/jobs/${id}/retry`).set('authorization', `Bearer ${'y'.repeat(40)}`)).status).toBe(403);
+    const unknown = await request(appWith(jobs)).post(`/jobs/${id}/retry`).set('authorization', `Bearer cai_${'y'.repeat(43)}`);
+    expect(unknown.status).toBe(401);
+    expect(unknown.headers['www-authenticate']).toContain('error="invalid_token"');
+    expect(JSON.stringify(unknown.body)).not.toContain('y'.repeat(43));
     expect((await request(appWith(jobs)).post('/jobs/retry').send({ state: 'failed' })).status).toBe(401);
     expect((await jobs.get(id as string))?.state).toBe('failed');
   });
@@ -45,7 +54,7 @@ describe('R10.6 operator routes on jobs', () => {
     const jobs = new MemoryJobStore();
     const [id] = await failedJobs(jobs, ['PACS_UNAVAILABLE']);
     let woken = 0;
-    const app = appWith(jobs, TOKEN, () => woken++);
+    const app = appWith(jobs, () => woken++);
     const res = await request(app).post(`/jobs/${id}/retry`).set('authorization', `Bearer ${TOKEN}`);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id, state: 'queued', attempts: 0 });
@@ -73,7 +82,7 @@ describe('R10.6 operator routes on jobs', () => {
   it('when jobs failed, then the dead letter groups them by reason with what to do, most frequent first', async () => {
     const jobs = new MemoryJobStore();
     await failedJobs(jobs, ['PACS_UNAVAILABLE', 'BAD_DICOM', 'PACS_UNAVAILABLE']);
-    const res = await request(appWith(jobs)).get('/jobs/dead-letter');
+    const res = await request(appWith(jobs)).get('/jobs/dead-letter').set('x-api-key', viewerKey.key);
     expect(res.status).toBe(200);
     expect(res.body.total).toBe(3);
     expect(res.body.groups.map((g: { code: string; count: number }) => [g.code, g.count])).toEqual([['PACS_UNAVAILABLE', 2], ['BAD_DICOM', 1]]);
@@ -83,7 +92,7 @@ describe('R10.6 operator routes on jobs', () => {
 
   it('when jobs are listed by the new states, then waiting is accepted and unknown states are refused', async () => {
     const jobs = new MemoryJobStore();
-    expect((await request(appWith(jobs)).get('/jobs?state=waiting')).status).toBe(200);
-    expect((await request(appWith(jobs)).get('/jobs?state=sleeping')).status).toBe(400);
+    expect((await request(appWith(jobs)).get('/jobs?state=waiting').set('x-api-key', viewerKey.key)).status).toBe(200);
+    expect((await request(appWith(jobs)).get('/jobs?state=sleeping').set('x-api-key', viewerKey.key)).status).toBe(400);
   });
 });

@@ -4,11 +4,10 @@ import type { Job } from '../domain/job';
 import type { Logger } from '../logging';
 import type { JobFilter, JobStore } from '../ports/job-store';
 import { deadLetter } from '../pipeline/dead-letter';
-import { requireOperator } from './operator-auth';
+import { principalOf, requireRole } from './auth/authorize';
 
 export interface JobActionsDeps {
   jobs: JobStore;
-  operatorToken: string;
   /** Wakes the workers after a retry, so the jobs run now rather than at the next poll. */
   onRetried?: () => void;
   logger: Logger;
@@ -57,10 +56,10 @@ const summary = (j: Job): Record<string, unknown> => ({ id: j.id, state: j.state
  */
 export function jobActionsRouter(deps: JobActionsDeps): Router {
   const router = express.Router();
-  const operator = requireOperator(deps.operatorToken);
+  const operator = requireRole('operator');
   const json = express.json({ limit: '64kb' });
 
-  router.get('/jobs/dead-letter', async (req, res) => {
+  router.get('/jobs/dead-letter', requireRole('viewer'), async (req, res) => {
     const limitRaw = typeof req.query.limit === 'string' ? Number(req.query.limit) : 100;
     if (!Number.isInteger(limitRaw) || limitRaw < 1 || limitRaw > 1000) throw new AppError('BAD_REQUEST', 'limit must be an integer from 1 to 1000');
     const failed = await deps.jobs.list({ state: 'failed', limit: 100_000 });
@@ -70,7 +69,7 @@ export function jobActionsRouter(deps: JobActionsDeps): Router {
   router.post('/jobs/retry', operator, json, async (req, res) => {
     const filter = retryFilter(req.body);
     const retried = await deps.jobs.retry(filter);
-    deps.logger.info({ retried: retried.length, code: filter.code, by: 'operator' }, 'failed jobs queued again');
+    deps.logger.info({ retried: retried.length, code: filter.code, by: principalOf(res)?.subject }, 'failed jobs queued again');
     if (retried.length > 0) deps.onRetried?.();
     res.json({ retried: retried.length, jobs: retried.map(summary) });
   });
@@ -81,7 +80,7 @@ export function jobActionsRouter(deps: JobActionsDeps): Router {
     if (job.state !== 'failed') throw new AppError('CONFLICT', `the job is ${job.state}: only failed jobs can be retried`);
     const [retried] = await deps.jobs.retry({ ids: [job.id] });
     if (!retried) throw new AppError('CONFLICT', 'the job changed state meanwhile; look at it again');
-    deps.logger.info({ jobId: job.id, by: 'operator' }, 'failed job queued again');
+    deps.logger.info({ jobId: job.id, by: principalOf(res)?.subject }, 'failed job queued again');
     deps.onRetried?.();
     res.json(retried);
   });

@@ -1,4 +1,5 @@
 import express, { type Router } from 'express';
+import { requireRole } from './auth/authorize';
 import { AppError } from '../domain/errors';
 import type { JobState } from '../domain/job';
 import type { SettlingRecord } from '../domain/settling';
@@ -59,13 +60,14 @@ export async function metricsText(deps: OperationsDeps, now = Date.now()): Promi
 /** GET /metrics, GET /status (dependencies, storage, job counts) and GET /intake/pending. No patient data. */
 export function operationsRouter(deps: OperationsDeps): Router {
   const router = express.Router();
-  router.get('/metrics', async (_req, res) => {
+  const viewer = requireRole('viewer');
+  router.get('/metrics', viewer, async (_req, res) => {
     res.type('text/plain; version=0.0.4; charset=utf-8').send(await metricsText(deps));
   });
-  router.get('/status', async (_req, res) => {
+  router.get('/status', viewer, async (_req, res) => {
     res.json({ dependencies: deps.dependencies(), storage: deps.storage?.(), jobs: await deps.jobs.countByState() });
   });
-  router.get('/intake/pending', async (req, res) => {
+  router.get('/intake/pending', viewer, async (req, res) => {
     if (!deps.pendingStudies) throw new AppError('NOT_FOUND', 'studies are routed at once (completion.interimReports): nothing is pending');
     const limitRaw = typeof req.query.limit === 'string' ? Number(req.query.limit) : 100;
     if (!Number.isInteger(limitRaw) || limitRaw < 1 || limitRaw > 1000) throw new AppError('BAD_REQUEST', 'limit must be an integer from 1 to 1000');

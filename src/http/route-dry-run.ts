@@ -1,5 +1,6 @@
 import Ajv, { type ErrorObject } from 'ajv';
 import express, { type Router } from 'express';
+import { requireRole } from './auth/authorize';
 import { AppError } from '../domain/errors';
 import type { LoadedModel } from '../domain/manifest';
 import type { StudyInfo } from '../domain/study';
@@ -103,7 +104,7 @@ function describe(e: ErrorObject): string {
  */
 export function routeDryRunRouter(deps: RouteDryRunDeps): Router {
   const router = express.Router();
-  router.post('/route/dry-run', express.json({ limit: '16mb' }), async (req, res) => {
+  router.post('/route/dry-run', requireRole('operator'), express.json({ limit: '16mb' }), async (req, res) => {
     const body: unknown = req.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new AppError('BAD_REQUEST', 'send a JSON object with "studyInstanceUid" or "study" (Content-Type: application/json)');

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import { InferenceSession } from 'onnxruntime-node';
@@ -8,6 +8,7 @@ import { AppError } from '../domain/errors';
 import type { IntensityOp, LoadedModel, ModelIO, ModelManifest } from '../domain/manifest';
 import manifestSchema from '../../models/manifest.schema.json';
 import { selectionProblems } from '../routing/selection';
+import { externalDataRefs } from './onnx-external-data';
 
 export interface ModelLoadResult {
   /** Models whose manifest, file and digest are all valid. */
@@ -142,6 +143,11 @@ async function loadOne(manifestPath: string, folder: string, problems: string[])
     problems.push(`/file "${manifest.file}" does not exist`);
     return undefined;
   }
+  const outside = await outsideFolderProblem(folderPath, modelPath, manifest.file);
+  if (outside) {
+    problems.push(outside);
+    return undefined;
+  }
   const digest = await sha256File(modelPath);
   if (digest !== manifest.sha256) problems.push(`/sha256 does not match ${manifest.file} (file has ${digest})`);
   return problems.length === 0 ? { manifest, modelPath, digest } : undefined;
@@ -234,6 +240,36 @@ function describeSchemaError(e: ErrorObject): string {
   if (e.keyword === 'additionalProperties') return `${at} has unknown property "${String(params.additionalProperty)}"`;
   if (e.keyword === 'enum') return `${at} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
   return `${at} ${e.message ?? 'is invalid'}`;
+}
+
+/** True when `target`, all links resolved, lies inside `folder` (itself resolved). */
+async function insideFolder(folder: string, target: string): Promise<boolean> {
+  const [realFolder, realTarget] = await Promise.all([realpath(folder), realpath(target)]);
+  return realTarget.startsWith(realFolder + path.sep);
+}
+
+/**
+ * A model file that is a symlink out of its folder, or whose ONNX external data (tensors stored beside the model,
+ * which onnxruntime opens relative to it) points outside the folder or is missing, is refused: a model package
+ * must not read other files of the host.
+ */
+async function outsideFolderProblem(folderPath: string, modelPath: string, file: string): Promise<string | undefined> {
+  if (!(await insideFolder(folderPath, modelPath))) return `/file "${file}" is a link to a file outside the model folder`;
+  let refs;
+  try {
+    refs = externalDataRefs(new Uint8Array(await readFile(modelPath)));
+  } catch (err) {
+    return `/file "${file}" is ${(err as Error).message}`;
+  }
+  for (const ref of refs) {
+    const where = `/file "${file}" tensor "${ref.tensor}" has external data`;
+    if (ref.location === undefined || ref.location === '') return `${where} without a location`;
+    const target = path.resolve(path.dirname(modelPath), ref.location);
+    if (path.isAbsolute(ref.location) || !target.startsWith(folderPath + path.sep)) return `${where} at "${ref.location}", outside the model folder`;
+    if (!(await isFile(target))) return `${where} at "${ref.location}", which does not exist`;
+    if (!(await insideFolder(folderPath, target))) return `${where} at "${ref.location}", a link to a file outside the model folder`;
+  }
+  return undefined;
 }
 
 async function isFile(p: string): Promise<boolean> {

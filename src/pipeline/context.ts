@@ -2,6 +2,8 @@ import type { Config } from '../config';
 import type { Job, Stage } from '../domain/job';
 import type { LoadedModel } from '../domain/manifest';
 import type { Logger } from '../logging';
+import type { AuditLog } from '../ports/audit-log';
+import type { DicomVetter } from '../ports/dicom-vetting';
 import type { FhirSink } from '../ports/fhir-sink';
 import type { ImagingSource } from '../ports/imaging-source';
 import type { ImagingStore } from '../ports/imaging-store';
@@ -37,9 +39,16 @@ export interface PipelineDeps {
   publicationHoldMs?: number;
   results: Config['results'];
   limits: Config['limits'];
+  /**
+   * Vets each retrieved instance out of process before the decode stage parses it (docs/hostile-input.md); absent =
+   * parsed directly (tests, in-memory wiring).
+   */
+  vetter?: DicomVetter;
   /** DICOMweb base URL of the PACS for FHIR ImagingStudy.endpoint, when there is one. */
   dicomWebEndpoint?: string;
   logger: Logger;
+  /** Audit trail of what the pipeline does to patient data (docs/audit.md); absent = nothing recorded. */
+  audit?: AuditLog;
   /** Clock, injectable for tests. */
   now?: () => Date;
 }

@@ -1,6 +1,7 @@
 import { logHash } from '../domain/identity';
 import type { LoadedModel } from '../domain/manifest';
 import type { StudyEvent, StudyInfo } from '../domain/study';
+import { assertValidStudyUids, assertValidUid } from '../domain/uid';
 import type { Logger } from '../logging';
 import type { ImagingSource } from '../ports/imaging-source';
 import type { JobStore } from '../ports/job-store';
@@ -29,6 +30,10 @@ export interface RouteDeps {
  * re-delivery or the reconciliation sweep heals what an outage left behind.
  */
 export async function routeKnownStudy(event: StudyEvent, study: StudyInfo, deps: RouteDeps): Promise<StudyEventOutcome> {
+  // Every intake ends here (Orthanc and QIDO report UIDs as text, not as files read through readPart10): an
+  // invalid UID is refused (BAD_DICOM) before it can become a job key, rather than silently normalised.
+  assertValidUid(event.studyInstanceUid, 'StudyInstanceUID');
+  assertValidStudyUids(study);
   const decisions = routeStudy(event, study, deps.models, deps.routes);
   let created = 0;
   let existing = 0;

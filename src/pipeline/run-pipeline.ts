@@ -1,4 +1,5 @@
 import { AppError } from '../domain/errors';
+import { assertFiniteFindings } from '../domain/finite';
 import type { Findings } from '../domain/findings';
 import type { JobResult } from '../domain/job';
 import type { JobContext } from './context';
@@ -17,6 +18,8 @@ import { writeFhir } from './stages/write-fhir';
 export async function runPipeline(ctx: JobContext): Promise<JobResult> {
   const computed = (await resumeFindings(ctx)) ?? (await computeFindings(ctx));
   const { findings, study } = computed;
+  // Nothing is written from a NaN or infinite volume or probability.
+  assertFiniteFindings(findings);
 
   await holdWhileStudyChanges(ctx);
   const plan = await planOutputs(ctx);

@@ -65,12 +65,13 @@ describe('route rules from the configuration', () => {
 
   it('when a rule asks for all matches, then a study event enqueues one job per accepted series', async () => {
     const jobs = new MemoryJobStore();
-    // An in-memory source holding the one study (the port's contract: getStudy by UID).
-    const source = { getStudy: async () => study, retrieveInstances: async () => [], ping: async () => undefined };
+    // An in-memory source holding the one study (the port's contract: getStudy by UID); routing refuses invalid UIDs.
+    const valid: StudyInfo = { ...study, series: [series('1.2.3.1', 40, { sliceThickness: 3 }), series('1.2.3.2', 20, { sliceThickness: 1 })] };
+    const source = { getStudy: async () => valid, retrieveInstances: async () => [], ping: async () => undefined };
     const rules: RouteRule[] = [{ name: 'all', models: ['brain'], select: { matches: 'all' } }];
     const outcome = await onStudyEvent(event(), { source, jobs, models, logger: createLogger({ level: 'silent' }), routes: rules });
     expect(outcome.created).toBe(3);
-    expect((await jobs.list({ limit: 10 })).map((j) => `${j.modelId}:${j.seriesInstanceUid}`).sort()).toEqual(['brain:s1', 'brain:s2', 'knee:s1']);
+    expect((await jobs.list({ limit: 10 })).map((j) => `${j.modelId}:${j.seriesInstanceUid}`).sort()).toEqual(['brain:1.2.3.1', 'brain:1.2.3.2', 'knee:1.2.3.1']);
     expect((await onStudyEvent(event(), { source, jobs, models, logger: createLogger({ level: 'silent' }), routes: rules })).created).toBe(0);
   });
 

@@ -1,6 +1,6 @@
 /**
  * Issue #10 acceptance: "clinical-ai jobs retry --state failed re-runs failed jobs; the API does the same with the
- * operator role", and nothing fails for ever silently: jobs given up after an outage longer than outage.maxAgeMs
+ * operator role" (an API key holding it, issue #11), and nothing fails for ever silently: jobs given up after an outage longer than outage.maxAgeMs
  * are listed in the dead-letter view with what to do. Real Orthanc as the PACS (not running at first: the SEG store
  * fails), STOW-RS as intake, the built service and CLI as their own processes.
  */
@@ -10,12 +10,24 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Job } from '../../src/domain/job';
+import { generateApiKey } from '../../src/http/auth/api-keys';
+import { forbidInLogs } from '../support/log-capture';
 import { startOrthanc, type TestOrthanc } from '../support/orthanc';
 import { sampleStudyCopy, stowBody } from '../support/sample-study';
 import { freePort, startServiceProcess, waitFor, type ServiceProcess } from '../support/service-process';
 
 const ROOT = path.join(__dirname, '..', '..');
-const TOKEN = 'operator-token-for-tests-0123456789abcdef';
+// API keys (auth.apiKeys): the operator's, and a viewer's that must not retry.
+const operatorKey = generateApiKey();
+const viewerKey = generateApiKey();
+const TOKEN = operatorKey.key;
+const API_KEYS = JSON.stringify([
+  { id: 'ops', sha256: operatorKey.sha256, roles: ['viewer', 'sender', 'operator'] },
+  { id: 'dashboard', sha256: viewerKey.sha256, roles: ['viewer'] },
+]);
+const AS_OPERATOR = { 'x-api-key': TOKEN };
+// The keys themselves are secrets no service log line may carry (test/support/log-capture.ts).
+forbidInLogs('API key', operatorKey.key, viewerKey.key);
 
 describe('R10.6 operator retry of failed jobs (CLI and API) after an outage longer than allowed', () => {
   let orthanc: TestOrthanc | undefined;
@@ -45,14 +57,14 @@ describe('R10.6 operator retry of failed jobs (CLI and API) after an outage long
       CLINICAL_AI_COMPLETION_QUIET_MS: '200',
       CLINICAL_AI_WORKERS_POLL_INTERVAL_MS: '100',
       CLINICAL_AI_OUTAGE_MAX_AGE_MS: '2000',
-      CLINICAL_AI_AUTH_OPERATOR_TOKEN: TOKEN,
+      CLINICAL_AI_AUTH_API_KEYS: API_KEYS,
     });
     const s = service;
-    const jobs = async (): Promise<Job[]> => ((await (await fetch(`${s.url}/jobs`)).json()) as { jobs: Job[] }).jobs;
+    const jobs = async (): Promise<Job[]> => ((await (await fetch(`${s.url}/jobs`, { headers: AS_OPERATOR })).json()) as { jobs: Job[] }).jobs;
     const studies = [sampleStudyCopy('retry-a', { slices: 20 }), sampleStudyCopy('retry-b', { slices: 20 })];
     for (const study of studies) {
       const { body, contentType } = stowBody(study.files);
-      expect((await fetch(`${s.url}/dicomweb/studies`, { method: 'POST', headers: { 'content-type': contentType }, body })).status).toBe(200);
+      expect((await fetch(`${s.url}/dicomweb/studies`, { method: 'POST', headers: { 'content-type': contentType, ...AS_OPERATOR }, body })).status).toBe(200);
     }
     const failed = await waitFor('both jobs to be given up', async () => {
       const js = await jobs();
@@ -60,7 +72,7 @@ describe('R10.6 operator retry of failed jobs (CLI and API) after an outage long
     }, 60_000);
     expect(failed.map((j) => j.lastError)).toEqual(failed.map(() => ({ code: 'PACS_UNAVAILABLE', retryable: true, message: expect.stringContaining('outage.maxAgeMs') })));
 
-    const deadLetter = (await (await fetch(`${s.url}/jobs/dead-letter`)).json()) as { total: number; groups: { code: string; count: number; retryable: boolean }[] };
+    const deadLetter = (await (await fetch(`${s.url}/jobs/dead-letter`, { headers: AS_OPERATOR })).json()) as { total: number; groups: { code: string; count: number; retryable: boolean }[] };
     expect(deadLetter).toMatchObject({ total: 2, groups: [{ code: 'PACS_UNAVAILABLE', count: 2, retryable: true }] });
     const cli = (...args: string[]): Promise<{ stdout: string; stderr: string }> =>
       promisify(execFile)(process.execPath, [path.join(ROOT, 'bin', 'clinical-ai.js'), ...args], { env: { PATH: process.env.PATH ?? '', CLINICAL_AI_DATA_DIR: dataDir } });
@@ -69,7 +81,7 @@ describe('R10.6 operator retry of failed jobs (CLI and API) after an outage long
     await orthanc.start();
     // An operator retries once the PACS is back: the service says so within outage.probeMaxMs.
     await waitFor('the service to see the PACS answer again', async () => {
-      const status = (await (await fetch(`${s.url}/status`)).json()) as { dependencies: { dependency: string; state: string }[] };
+      const status = (await (await fetch(`${s.url}/status`, { headers: AS_OPERATOR })).json()) as { dependencies: { dependency: string; state: string }[] };
       return status.dependencies.find((d) => d.dependency === 'pacs')?.state === 'closed' ? true : undefined;
     }, 30_000);
     const [first, second] = failed as [Job, Job];
@@ -78,7 +90,8 @@ describe('R10.6 operator retry of failed jobs (CLI and API) after an outage long
     const anonymous = await retry(first.id);
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('www-authenticate')).toContain('Bearer');
-    expect((await retry(first.id, 'Bearer not-the-operator-token-00000000000000')).status).toBe(403);
+    expect((await retry(first.id, `Bearer ${viewerKey.key}`)).status).toBe(403);
+    expect((await retry(first.id, 'Bearer cai_not-a-configured-key-000000000000000000000')).status).toBe(401);
     const accepted = await retry(first.id, `Bearer ${TOKEN}`);
     expect(accepted.status).toBe(200);
     expect(((await accepted.json()) as Job).state).toBe('queued');

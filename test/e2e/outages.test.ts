@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 /**
  * Issue #10 acceptance: a PACS or FHIR maintenance window costs nothing. Real Orthanc (SIGKILLed and started again
  * on the same storage and port), the built service as its own process, and as the hospital's FHIR server a second
@@ -19,6 +20,9 @@ const ROOT = path.join(__dirname, '..', '..');
 const OUTAGE_MS = Number(process.env.CLINICAL_AI_TEST_OUTAGE_SECONDS ?? 45) * 1000;
 const STUDIES = 10;
 const PATIENT = 'Outage^Synthetic';
+// The FHIR server is a second clinical-ai serving its embedded store; only admin may write to it (docs/security.md).
+const FHIR_ADMIN_KEY = `cai_outage-${randomBytes(16).toString('hex')}`;
+const FHIR_API_KEYS = JSON.stringify([{ id: 'outage-writer', sha256: createHash('sha256').update(FHIR_ADMIN_KEY).digest('hex'), roles: ['admin'] }]);
 
 function modelsDir(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'outage-models-'));
@@ -38,7 +42,7 @@ describe('R10.1 outages of the PACS and of the FHIR server (real Orthanc, servic
   const models = modelsDir();
 
   const startFhir = async (): Promise<ServiceProcess> =>
-    startServiceProcess({ CLINICAL_AI_DATA_DIR: fhirData, CLINICAL_AI_MODELS_DIR: models, CLINICAL_AI_STOW_ENABLED: 'false', CLINICAL_AI_LOG_LEVEL: 'warn' }, { port: fhirPort });
+    startServiceProcess({ CLINICAL_AI_DATA_DIR: fhirData, CLINICAL_AI_MODELS_DIR: models, CLINICAL_AI_STOW_ENABLED: 'false', CLINICAL_AI_LOG_LEVEL: 'warn', CLINICAL_AI_AUTH_API_KEYS: FHIR_API_KEYS }, { port: fhirPort });
 
   const jobs = async (): Promise<Job[]> => ((await (await fetch(`${(service as ServiceProcess).url}/jobs?limit=1000`)).json()) as { jobs: Job[] }).jobs;
   const segSeries = async (study: string): Promise<number> => {
@@ -87,6 +91,7 @@ describe('R10.1 outages of the PACS and of the FHIR server (real Orthanc, servic
       CLINICAL_AI_PACS_USERNAME: orthanc.username,
       CLINICAL_AI_PACS_PASSWORD: orthanc.password,
       CLINICAL_AI_FHIR: `http://127.0.0.1:${fhirPort}/fhir`,
+      CLINICAL_AI_FHIR_TOKEN: FHIR_ADMIN_KEY,
       CLINICAL_AI_DATA_DIR: mkdtempSync(path.join(tmpdir(), `outage-${prefix}-`)),
       CLINICAL_AI_MODELS_DIR: models,
       CLINICAL_AI_ORTHANC_FROM_START: 'true',

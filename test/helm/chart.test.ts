@@ -1,5 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { CHART_DIR, HELM, RELEASE, ensureHelm, findKind, only, render, renderError, type K8sObject } from './render';
+import { loadConfig } from '../../src/config';
+import { checkBindPolicy } from '../../src/http/auth/bind-policy';
+import { authConfigured } from '../../src/http/auth/settings';
+import { silentLogger } from '../../src/logging';
 
 const EXTERNAL = 'helm/ci/external-services-values.yaml';
 const EXISTING_CLAIMS = 'helm/ci/existing-claims-values.yaml';
@@ -59,7 +63,7 @@ describe('clinical-ai chart', () => {
       fhir: 'https://fhir.example/fhir',
       dataDir: '/var/lib/clinical-ai',
       modelsDir: '/models',
-      http: { port: 8080 },
+      http: { host: '0.0.0.0', port: 8080 },
       workers: { concurrency: 2, inferenceThreads: 2 },
       results: { reportStatus: 'final', clinicalUseNotice: 'AI RESULT - NOT FOR PRIMARY DIAGNOSIS' },
       logLevel: 'debug',
@@ -91,8 +95,8 @@ describe('clinical-ai chart', () => {
     expect(byName.get('CLINICAL_AI_FHIR_TOKEN')).toEqual({
       name: 'CLINICAL_AI_FHIR_TOKEN', valueFrom: { secretKeyRef: { name: 'fhir-token', key: 'access-token' } },
     });
-    expect(byName.get('CLINICAL_AI_AUTH_OPERATOR_TOKEN')).toEqual({
-      name: 'CLINICAL_AI_AUTH_OPERATOR_TOKEN', valueFrom: { secretKeyRef: { name: 'clinical-ai-operator', key: 'token' } },
+    expect(byName.get('CLINICAL_AI_AUTH_API_KEYS')).toEqual({
+      name: 'CLINICAL_AI_AUTH_API_KEYS', valueFrom: { secretKeyRef: { name: 'clinical-ai-api-keys', key: 'keys.json' } },
     });
     const config = configJson(objects);
     for (const key of ['pacsUsername', 'pacsPassword', 'fhirToken', 'auth']) expect(config).not.toHaveProperty(key);
@@ -103,9 +107,27 @@ describe('clinical-ai chart', () => {
     expect(names).toEqual(['CLINICAL_AI_CONFIG']);
   });
 
+  it('when the chart binds every pod interface, then the service it configures starts only with authentication or allowAnonymous', () => {
+    const startsWith = (objects: K8sObject[], env: NodeJS.ProcessEnv = {}): boolean => {
+      const config = loadConfig({ env, overrides: configJson(objects) as Record<string, unknown> });
+      try {
+        checkBindPolicy({ ...config.http, authConfigured: authConfigured(config), anonymousRoles: config.auth.anonymousRoles }, silentLogger);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(configJson(render())['http']).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(startsWith(render())).toBe(false);
+    const keys = JSON.stringify([{ id: 'ris', sha256: 'a'.repeat(64), roles: ['sender'] }]);
+    expect(startsWith(render([], ['secrets.apiKeys.existingSecret=keys']), { CLINICAL_AI_AUTH_API_KEYS: keys })).toBe(true);
+    expect(startsWith(render([], ['config.auth.oidc.issuer=https://login.example', 'config.auth.oidc.audience=urn:clinical-ai']))).toBe(true);
+    expect(startsWith(render([], ['config.http.allowAnonymous=true']))).toBe(true);
+  });
+
   it('when a credential is put in config, then the values schema refuses it', () => {
     expect(renderError([], ['config.fhirToken=abc'])).toContain('config.fhirToken');
-    expect(renderError([], ['config.auth.operatorToken=abc'])).toContain('config.auth');
+    expect(renderError([], ['config.auth.operatorToken=abc'])).toContain('operatorToken');
   });
 
   it('when rendered with default values, then pod and container run non-root with a read-only root, no capabilities and RuntimeDefault seccomp', () => {

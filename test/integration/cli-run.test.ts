@@ -3,11 +3,12 @@
  * non-DICOM file and a truncated DICOM file mixed in.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Bundle } from '@medplum/fhirtypes';
-import { runFolder, type RunLine } from '../../src/cli';
+import { runFolder, type FileErrorLine, type RunLine } from '../../src/cli';
 import { loadConfig } from '../../src/config';
 import { nums, readPart10, str } from '../../src/dicom/part10';
 import { readNifti } from '../../src/synth/nifti';
@@ -17,6 +18,15 @@ import { segFrameRefs } from '../support/seg-geometry';
 const ROOT = path.join(__dirname, '..', '..');
 const SAMPLE = path.join(ROOT, 'test', 'fixtures', 'sample-mr', 'dicom');
 const CH2 = '/usr/share/mricron/templates/ch2.nii.gz';
+
+const BAD_DIR = 'SMITH^JOHN 19700101';
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name))
+    .sort();
+}
 
 function sampleFiles(): string[] {
   return readdirSync(SAMPLE).filter((f) => f.endsWith('.dcm')).map((f) => path.join(SAMPLE, f));
@@ -52,8 +62,10 @@ describe('clinical-ai run (folder in, folder out)', () => {
     sagittalStudy = str(readPart10(sagittal[0] as Uint8Array).dataset, 'StudyInstanceUID') ?? '';
     mkdirSync(path.join(input, 'sag'));
     sagittal.forEach((b, i) => writeFileSync(path.join(input, 'sag', `s${i}.dcm`), b));
-    // Bad input: a text file and a DICOM file cut in its pixel data (from a third study).
-    writeFileSync(path.join(input, 'notes.txt'), 'not a DICOM file\n');
+    // Bad input: a text file and a DICOM file cut in its pixel data (from a third study), in a folder named as
+    // sites often name them: after the patient.
+    mkdirSync(path.join(input, BAD_DIR));
+    writeFileSync(path.join(input, BAD_DIR, 'notes.txt'), 'not a DICOM file\n');
     const other = makeSeries(readNifti(readFileSync(CH2)), {
       plane: 'axial',
       spacingMm: 8,
@@ -61,7 +73,7 @@ describe('clinical-ai run (folder in, folder out)', () => {
       seriesDescription: 'truncated',
       uidSeed: 'cli-run-truncated',
     })[0] as Uint8Array;
-    writeFileSync(path.join(input, 'truncated.dcm'), other.subarray(0, other.length - 500));
+    writeFileSync(path.join(input, BAD_DIR, 'truncated.dcm'), other.subarray(0, other.length - 500));
 
     const config = loadConfig({ env: {}, overrides: { modelsDir: path.join(ROOT, 'models'), logLevel: 'silent' } });
     const r = await runFolder(input, output, config, (l) => printed.push(l));
@@ -69,12 +81,36 @@ describe('clinical-ai run (folder in, folder out)', () => {
     fileErrors = r.fileErrors;
   });
 
-  it('when a file is not DICOM or is truncated, then each gets its own error line and the count is reported', () => {
-    const errors = printed.map((l) => JSON.parse(l) as { file?: string; status: string; error?: { code: string; message: string } }).filter((l) => l.file);
+  it('when a file is not DICOM or is truncated, then each gets its own error line, by index and ref, and the count is reported', () => {
+    const errors = printed.map((l) => JSON.parse(l) as FileErrorLine).filter((l) => l.status === 'error');
     expect(fileErrors).toBe(2);
-    const byName = new Map(errors.map((e) => [path.basename(e.file as string), e]));
-    expect(byName.get('notes.txt')?.error?.message).toMatch(/not a DICOM Part 10 file/);
-    expect(byName.get('truncated.dcm')?.error).toMatchObject({ code: 'BAD_DICOM', message: expect.stringMatching(/truncated/) });
+    const byRef = new Map(errors.map((e) => [e.fileRef, e]));
+    const all = listFiles(input);
+    for (const name of ['notes.txt', 'truncated.dcm']) {
+      const file = path.join(input, BAD_DIR, name);
+      const ref = createHash('sha256').update(`${BAD_DIR}/${name}`).digest('hex').slice(0, 12);
+      // The index is the file's place in the sorted list of paths: a user finds it with `LC_ALL=C sort`.
+      expect(byRef.get(ref)?.fileIndex).toBe(all.indexOf(file) + 1);
+    }
+    const [notes, truncated] = ['notes.txt', 'truncated.dcm'].map((n) => byRef.get(createHash('sha256').update(`${BAD_DIR}/${n}`).digest('hex').slice(0, 12)));
+    expect(notes?.error.message).toMatch(/not a DICOM Part 10 file/);
+    expect(truncated?.error).toMatchObject({ code: 'BAD_DICOM', message: expect.stringMatching(/truncated/) });
+  });
+
+  it('when files fail, then no printed line carries an input path or the patient name in it', () => {
+    const out = printed.join('\n');
+    expect(out).not.toContain(input);
+    expect(out).not.toContain('SMITH');
+    expect(out).not.toContain('"file"');
+  });
+
+  it('when --show-paths is given, then the error lines carry the real path too', async () => {
+    const only = mkdtempSync(path.join(tmpdir(), 'cli-in-paths-'));
+    writeFileSync(path.join(only, 'notes.txt'), 'not a DICOM file\n');
+    const config = loadConfig({ env: {}, overrides: { modelsDir: path.join(ROOT, 'models'), logLevel: 'silent' } });
+    const shown: string[] = [];
+    await runFolder(only, mkdtempSync(path.join(tmpdir(), 'cli-out-paths-')), config, (l) => shown.push(l), { showPaths: true });
+    expect(shown.map((l) => JSON.parse(l) as FileErrorLine)).toEqual([expect.objectContaining({ fileIndex: 1, file: path.join(only, 'notes.txt'), status: 'error' })]);
   });
 
   it('when good studies sit beside bad files, then every (study, model) pair still succeeds', () => {

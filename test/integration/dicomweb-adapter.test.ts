@@ -130,7 +130,8 @@ describe('DICOMweb adapter against a real Orthanc', () => {
   it('when the password is wrong, then PACS_REJECTED with an authentication message for reads and writes', async () => {
     const wrong = createOrthancSource({ baseUrl: orthanc.baseUrl, auth: { username: orthanc.username, password: 'wrong' } });
     const read = await rejection(wrong.getStudy(series.studyInstanceUid));
-    expect([read.code, read.retryable]).toEqual(['PACS_REJECTED', false]);
+    // Refused credentials are retryable (a rotated secret fixes them; the job is not lost) but never an outage.
+    expect([read.code, read.retryable]).toEqual(['PACS_REJECTED', true]);
     expect(read.message).toMatch(/credentials \(HTTP 401\)/);
     const write = await rejection(wrong.store(series.studyInstanceUid, syntheticMrSeries({ slices: 1 }).files));
     expect(write.code).toBe('PACS_REJECTED');

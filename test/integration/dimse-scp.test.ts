@@ -3,14 +3,14 @@
  * (compressed too), and nothing kept for refused associations.
  */
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_STORE_TRANSFER_SYNTAXES, DimseStoreScp } from '../../adapters/push/dimse-scp';
 import { ReceivedStore } from '../../adapters/push/received-store';
 import type { SpaceGate } from '../../adapters/storage/storage-monitor';
 import { decodeFrames, loadPixelCodecs } from '../../src/dicom/decode';
 import { readPart10, str } from '../../src/dicom/part10';
-import { silentLogger } from '../../src/logging';
+import { createLogger, silentLogger } from '../../src/logging';
 import { dcmtk } from '../support/dcmtk';
 
 const SAMPLE_DIR = path.join(__dirname, '..', 'fixtures', 'sample-mr', 'dicom');
@@ -179,6 +179,111 @@ describe('C-STORE SCP under storage pressure, and studies left incomplete', () =
       expect(await waitForMark(store, studyOf(samplePath(37)))).toBe('a C-STORE association was aborted; re-send the study');
     } finally {
       await scp.stop(1000);
+    }
+  });
+});
+
+describe('C-STORE peers: calling AE title and the address it calls from (dimse.peers)', () => {
+  /** A fresh SCP with the given peer policy; its log lines are kept for the assertions on the rejection reason. */
+  async function scpWith(options: Partial<ConstructorParameters<typeof DimseStoreScp>[0]>): Promise<{ scp: DimseStoreScp; port: number; root: string; lines: string[] }> {
+    const root = mkdtempSync(path.join(tmpdir(), 'scp-peers-'));
+    const store = new ReceivedStore(root, { maxInstanceBytes: 64 * 1024 * 1024, logger: silentLogger });
+    await store.init();
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } });
+    const scp = new DimseStoreScp({ port: 0, aeTitle: 'CLINICALAI', allowedCallingAeTitles: [], transferSyntaxes: DEFAULT_STORE_TRANSFER_SYNTAXES, store, logger, ...options });
+    return { scp, port: await scp.start(), root, lines };
+  }
+  const dcmFiles = (root: string): string[] => readdirSync(root, { recursive: true }).map(String).filter((f) => f.endsWith('.dcm'));
+  const send = (aet: string, port: number, host = '127.0.0.1'): Promise<{ code: number; output: string }> => dcmtk('storescu', ['-aet', aet, '-aec', 'CLINICALAI', host, String(port), samplePath(7)]);
+
+  it('when a listed AE calls from an address listed for it (address, CIDR range or host name), then the instance is stored', async () => {
+    const { scp, port, root } = await scpWith({ peers: [{ aeTitle: 'CT01', hosts: ['127.0.0.1'] }, { aeTitle: 'MR01', hosts: ['10.0.0.0/8', '127.0.0.0/8'] }, { aeTitle: 'US01', hosts: ['localhost'] }] });
+    try {
+      for (const aet of ['CT01', 'MR01', 'US01']) expect(await send(aet, port)).toMatchObject({ code: 0 });
+      expect(dcmFiles(root)).toHaveLength(1); // the same instance three times: kept once
+      expect((await dcmtk('echoscu', ['-aet', 'CT01', '-aec', 'CLINICALAI', '127.0.0.1', String(port)])).code).toBe(0);
+    } finally {
+      await scp.stop(1000);
+    }
+  });
+
+  it('when an AE that is not listed calls, then the association is rejected (calling AE not recognized) and nothing is kept', async () => {
+    const { scp, port, root, lines } = await scpWith({ peers: [{ aeTitle: 'CT01', hosts: ['*'] }] });
+    try {
+      const r = await send('INTRUDER', port);
+      expect(r.code).not.toBe(0);
+      expect(r.output).toMatch(/Association Rejected/i);
+      expect(r.output).toMatch(/Calling AE Title Not Recognized/i);
+      expect((await dcmtk('echoscu', ['-aet', 'INTRUDER', '-aec', 'CLINICALAI', '127.0.0.1', String(port)])).code).not.toBe(0);
+      expect(dcmFiles(root)).toHaveLength(0);
+      expect(lines.some((l) => l.includes('calling AE title not in dimse.peers'))).toBe(true);
+    } finally {
+      await scp.stop(1000);
+    }
+  });
+
+  it('when a listed AE calls from an address not allowed for it, then the association is rejected and nothing is kept, while the same AE from its address is accepted', async () => {
+    // On Linux the client's source address towards 127.0.0.x is 127.0.0.1: CT01 may call from 127.0.0.2 only.
+    const { scp, port, root, lines } = await scpWith({ peers: [{ aeTitle: 'CT01', hosts: ['127.0.0.2', '192.0.2.0/24', 'host.invalid'] }, { aeTitle: 'MR01', hosts: ['127.0.0.1'] }] });
+    try {
+      const r = await send('CT01', port);
+      expect(r.code).not.toBe(0);
+      expect(r.output).toMatch(/Calling AE Title Not Recognized/i);
+      expect(dcmFiles(root)).toHaveLength(0);
+      expect(lines.some((l) => l.includes('not allowed from this address') && l.includes('"peerAddress":"127.0.0.1"'))).toBe(true);
+      expect((await send('MR01', port)).code).toBe(0);
+      expect(dcmFiles(root)).toHaveLength(1);
+    } finally {
+      await scp.stop(1000);
+    }
+  });
+
+  it('when the SCP listens on every interface, then an AE is accepted from the address listed for it and rejected from loopback', async () => {
+    const external = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
+    if (!external) return console.warn('no non-loopback IPv4 address here: only the loopback cases ran');
+    const { scp, port, root } = await scpWith({ host: '0.0.0.0', peers: [{ aeTitle: 'CT01', hosts: [external.address] }] });
+    try {
+      // Connecting to our own external address makes it the source address too.
+      expect((await send('CT01', port, '127.0.0.1')).output).toMatch(/Calling AE Title Not Recognized/i);
+      expect(dcmFiles(root)).toHaveLength(0);
+      expect((await send('CT01', port, external.address)).code).toBe(0);
+      expect(dcmFiles(root)).toHaveLength(1);
+    } finally {
+      await scp.stop(1000);
+    }
+  });
+
+  it('when allowedCallingAeTitles lists an AE, then it is accepted from any address and others are not', async () => {
+    const { scp, port } = await scpWith({ allowedCallingAeTitles: ['OLDSTYLE'] });
+    try {
+      expect((await send('OLDSTYLE', port)).code).toBe(0);
+      expect((await send('OTHER', port)).output).toMatch(/Calling AE Title Not Recognized/i);
+    } finally {
+      await scp.stop(1000);
+    }
+  });
+
+  it('when no peers are listed, then the listener binds loopback only by default, refuses a non-loopback address, and allowAnyCaller allows it with a warning', async () => {
+    const { scp, port, lines } = await scpWith({});
+    try {
+      expect(lines.some((l) => l.includes('"host":"127.0.0.1"') && l.includes('SCP listening'))).toBe(true);
+      expect((await send('ANYONE', port)).code).toBe(0);
+      // Not reachable on this machine's other addresses (where it has one).
+      const external = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
+      if (external) expect((await send('ANYONE', port, external.address)).output).toMatch(/connection refused|Failed to establish association/i);
+    } finally {
+      await scp.stop(1000);
+    }
+    const base = { port: 0, aeTitle: 'CLINICALAI', allowedCallingAeTitles: [], transferSyntaxes: DEFAULT_STORE_TRANSFER_SYNTAXES, store: new ReceivedStore(tmpdir(), { maxInstanceBytes: 1024, logger: silentLogger }), logger: silentLogger };
+    expect(() => new DimseStoreScp({ ...base, host: '0.0.0.0' })).toThrow(/dimse\.peers.*dimse\.allowAnyCaller: true/s);
+    expect(() => new DimseStoreScp({ ...base, host: '0.0.0.0', peers: [{ aeTitle: 'CT01', hosts: ['10.0.0.0/33'] }] })).toThrow(/not a valid CIDR range/);
+    const open = await scpWith({ host: '0.0.0.0', allowAnyCaller: true });
+    try {
+      expect(open.lines.some((l) => l.includes('"level":40') && l.includes('dimse.allowAnyCaller'))).toBe(true);
+      expect((await send('ANYONE', open.port)).code).toBe(0);
+    } finally {
+      await open.scp.stop(1000);
     }
   });
 });

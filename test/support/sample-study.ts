@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { IMPLEMENTATION, nums, readPart10, writePart10 } from '../../src/dicom/part10';
+import { forbidInLogs, SYNTHETIC_PATIENT } from './log-capture';
 
 const SAMPLE_DIR = path.join(__dirname, '..', 'fixtures', 'sample-mr', 'dicom');
 
@@ -29,7 +30,8 @@ function sampleSlices(): Uint8Array[] {
 /**
  * A copy of the bundled sample MR study (Colin27) as a different study: new Study/Series/SOP Instance UIDs derived
  * from `name`, optionally only `slices` contiguous slices from the middle (fewer slices: faster tests; at least 16
- * for brain-mask-2d). The patient can be renamed (a synthetic name to look for in logs).
+ * for brain-mask-2d). The patient is SYNTHETIC_PATIENT (test/support/log-capture.ts), or renamed; its name, ID, birth
+ * date are recorded as values no service log line may carry (UIDs in clear are caught by their form).
  */
 export function sampleStudyCopy(name: string, options: { slices?: number; patientName?: string } = {}): SampleStudy {
   const all = sampleSlices();
@@ -45,9 +47,12 @@ export function sampleStudyCopy(name: string, options: { slices?: number; patien
     ds.SOPInstanceUID = uidFor(`${name}/instance/${i}`);
     ds.FrameOfReferenceUID = frameOfReferenceUid;
     ds.InstanceNumber = i + 1;
-    if (options.patientName) ds.PatientName = options.patientName;
+    ds.PatientName = options.patientName ?? SYNTHETIC_PATIENT.name;
+    ds.PatientID = SYNTHETIC_PATIENT.id;
+    ds.PatientBirthDate = SYNTHETIC_PATIENT.birthDate;
     return writePart10(ds, IMPLEMENTATION);
   });
+  if (options.patientName) forbidInLogs('patient name', options.patientName);
   return { studyInstanceUid, seriesInstanceUid, files };
 }
 

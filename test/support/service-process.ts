@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { forbidInLogs, openLogCapture, secretsOfEnv } from './log-capture';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -32,17 +33,33 @@ export interface ServiceProcess {
 export async function startServiceProcess(env: Record<string, string>, options: { port?: number } = {}): Promise<ServiceProcess> {
   if (!existsSync(path.join(ROOT, 'dist', 'src', 'cli.js'))) throw new Error('dist/ missing: run `npm run build` first (npm test does)');
   const port = options.port ?? (await freePort());
+  // The log proof (test/support/log-capture.ts): every e2e service logs at debug, every line is captured, and the
+  // secrets it was configured with are recorded as values no line may carry.
+  const fullEnv = { PATH: process.env.PATH ?? '', CLINICAL_AI_HTTP_HOST: '127.0.0.1', CLINICAL_AI_HTTP_PORT: String(port), ...env, CLINICAL_AI_LOG_LEVEL: 'debug' };
+  for (const s of secretsOfEnv(fullEnv)) forbidInLogs(s.kind, s.value);
+  const capture = openLogCapture('serve');
   const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'clinical-ai.js'), 'serve'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', CLINICAL_AI_HTTP_HOST: '127.0.0.1', CLINICAL_AI_HTTP_PORT: String(port), ...env },
+    env: fullEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
-  const collect = (chunk: Buffer): void => {
-    output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+  // Chunks are not lines: keep a partial last line per stream until its end arrives.
+  const collect = (stream: NodeJS.ReadableStream | null): void => {
+    let partial = '';
+    const take = (lines: string[]): void => {
+      output.push(...lines);
+      capture?.(lines);
+    };
+    stream?.on('data', (chunk: Buffer) => {
+      const parts = (partial + chunk.toString('utf8')).split('\n');
+      partial = parts.pop() ?? '';
+      take(parts.filter(Boolean));
+    });
+    stream?.on('end', () => take(partial ? [partial] : []));
   };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
+  collect(child.stdout);
+  collect(child.stderr);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;

@@ -34,7 +34,7 @@ export async function computeFindings(ctx: JobContext): Promise<Computed> {
   const parts = await retrieveSeries(ctx);
 
   await ctx.enter('decode');
-  const instances = parseInstances(ctx, parts);
+  const instances = await parseInstances(ctx, parts);
   const first = instances[0];
   if (!first) throw new AppError('NO_MATCHING_SERIES', 'the job has no instances');
   const study = studyFromSource(first.dataset, job.instanceUids);

@@ -4,6 +4,7 @@ import type { Volume } from '../../domain/volume';
 import { resizeBilinear2d, softmax } from '../../inference/tensor-ops';
 import { applyIntensity } from '../../preprocessing/intensity';
 import { intensityOpsOf } from '../../preprocessing/prepare';
+import { assertFiniteModelInput } from '../../domain/finite';
 import type { JobContext } from '../context';
 
 /** Indices of n slices evenly spread through the volume (n = 1 → the middle slice). */
@@ -29,6 +30,7 @@ export async function classifyVolume(ctx: JobContext, volume: Volume): Promise<C
   });
   // Normalisation statistics come from the model input itself.
   applyIntensity(input, intensityOpsOf(manifest.preprocessing));
+  assertFiniteModelInput(input, manifest.id);
   const out = await ctx.deps.runtime.run(manifest.id, { type: 'float32', dims: [1, picks.length, inH, inW], data: input });
   const raw = Array.from(out.data as ArrayLike<number>, Number);
   // Multi-label models (sigmoid outputs, e.g. chest X-ray findings) score each class on its own.

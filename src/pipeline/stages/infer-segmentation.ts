@@ -6,6 +6,7 @@ import { labelsFromOutput, postprocess } from '../../postprocessing/postprocess'
 import { gridOfVolume } from '../../preprocessing/grid';
 import { applyIntensity } from '../../preprocessing/intensity';
 import { intensityOpsOf } from '../../preprocessing/prepare';
+import { assertFiniteModelInput } from '../../domain/finite';
 import type { JobContext } from '../context';
 import { segmentProbabilities } from './probability-maps';
 
@@ -31,6 +32,7 @@ export async function segmentVolume(ctx: JobContext, volume: Volume): Promise<Se
   const { rows, columns, slices } = volume;
   const [inH, inW] = manifest.preprocessing.inputSize ?? [rows, columns];
   const normalised = applyIntensity(Float32Array.from(volume.data), intensityOpsOf(manifest.preprocessing));
+  assertFiniteModelInput(normalised, manifest.id);
   const labels = new Uint8Array(rows * columns * slices);
   const plane = rows * columns;
   const segments = manifest.segments ?? [];

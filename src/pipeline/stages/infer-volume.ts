@@ -4,6 +4,7 @@ import { runVolumeModel } from '../../inference/volume';
 import { labelsFromOutput, postprocess } from '../../postprocessing/postprocess';
 import { gridOfVolume } from '../../preprocessing/grid';
 import { prepareVolume } from '../../preprocessing/prepare';
+import { assertFiniteModelInput } from '../../domain/finite';
 import type { JobContext } from '../context';
 import type { SegmentationOutput } from './infer-segmentation';
 import { segmentProbabilities } from './probability-maps';
@@ -17,6 +18,7 @@ export async function segmentVolume3d(ctx: JobContext, volume: Volume): Promise<
   const { manifest } = ctx.model;
   if (manifest.io.layout !== 'volume') throw new AppError('MODEL_INVALID', `segmentVolume3d needs layout "volume", got "${manifest.io.layout}"`);
   const prepared = prepareVolume(volume, manifest.preprocessing);
+  assertFiniteModelInput(prepared.tensor, manifest.id);
   const [ni, nj, nk] = prepared.grid.dims;
   const kind = manifest.io.outputKind;
   const fractional = manifest.segmentationType === 'FRACTIONAL';

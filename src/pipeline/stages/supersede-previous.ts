@@ -4,6 +4,7 @@ import { logHash } from '../../domain/identity';
 import { isUnfinished, STAGES } from '../../domain/job';
 import { resultLineage, type LineageOutputs, type LineageResult } from '../../domain/lineage';
 import { imagingStudyWithoutSeries, reportWithReplacesLink, retiredObservation, retiredReport } from '../../fhir/supersede';
+import { auditJob } from '../audit';
 import type { JobContext } from '../context';
 import { relativeReference } from '../../fhir/references';
 
@@ -123,7 +124,18 @@ async function retireResult(ctx: JobContext, old: LineageResult, current: Lineag
       const ref = relativeReference(result.reference);
       if (ref?.startsWith('Observation/')) await update<Observation>(ctx, ref, (o) => retiredObservation(o, currentReport));
     }
-    if (seen) await update<DiagnosticReport>(ctx, currentReport, (report) => reportWithReplacesLink(report, oldReport));
+    if (seen) {
+      await auditJob(ctx, {
+        action: 'report-superseded',
+        entities: [
+          { kind: 'fhir-resource', id: oldReport, description: 'withdrawn (entered-in-error)' },
+          { kind: 'fhir-resource', id: currentReport, description: 'replaces it' },
+          { kind: 'study', id: ctx.job.studyInstanceUid },
+        ],
+        ...(seen.subject?.reference && /^Patient\/[^/]+$/.test(seen.subject.reference) ? { patient: seen.subject.reference } : {}),
+      });
+      await update<DiagnosticReport>(ctx, currentReport, (report) => reportWithReplacesLink(report, oldReport));
+    }
     const segSeries = old.outputs.segSeriesInstanceUid;
     if (segSeries && segSeries !== current.outputs.segSeriesInstanceUid) {
       for (const study of seen?.imagingStudy ?? []) {
@@ -138,6 +150,15 @@ async function retireResult(ctx: JobContext, old: LineageResult, current: Lineag
   if (segSopInstanceUid && segSeriesInstanceUid && segSopInstanceUid !== current.outputs.segSopInstanceUid) {
     if (deps.store.deleteInstance) {
       const deleted = await deps.store.deleteInstance(ctx.job.studyInstanceUid, segSeriesInstanceUid, segSopInstanceUid);
+      if (deleted) {
+        await auditJob(ctx, {
+          action: 'dicom-deleted',
+          entities: [
+            { kind: 'study', id: ctx.job.studyInstanceUid },
+            { kind: 'dicom-instance', id: segSopInstanceUid, description: 'superseded DICOM SEG' },
+          ],
+        });
+      }
       ctx.log.info({ seg: logHash(segSopInstanceUid), deleted }, 'superseded SEG removed from the store');
     } else {
       ctx.log.warn({ seg: logHash(segSopInstanceUid) }, 'the store cannot delete instances: the superseded SEG stays in the PACS');

@@ -3,6 +3,7 @@ import { buildResultBundle } from '../../fhir/bundle';
 import { mergeImagingStudySeries } from '../../fhir/imaging-study';
 import type { Findings } from '../../domain/findings';
 import type { StudyInfo } from '../../domain/study';
+import { auditJob, failed } from '../audit';
 import type { JobContext } from '../context';
 
 export interface FhirWriteOutcome {
@@ -34,13 +35,32 @@ export async function writeFhir(
     ...(lineage.replaces ? { replaces: lineage.replaces } : {}),
   });
   if (!deps.fhir) return { bundle };
-  const response = await deps.fhir.writeTransaction(job.idempotencyKey, bundle);
-  await listOurSeriesInExistingStudy(ctx, bundle, response);
+  const entities = [{ kind: 'study' as const, id: job.studyInstanceUid }, { kind: 'job' as const, id: job.id }];
+  let response: Bundle;
+  try {
+    response = await deps.fhir.writeTransaction(job.idempotencyKey, bundle);
+  } catch (err) {
+    await auditJob(ctx, { action: 'report-written', interaction: 'transaction', entities, ...failed(err) });
+    throw err;
+  }
   const reportIndex = (bundle.entry ?? []).findIndex((e: BundleEntry) => e.resource?.resourceType === 'DiagnosticReport');
   const location = response.entry?.[reportIndex]?.response?.location ?? '';
   const match = /DiagnosticReport\/([^/]+)/.exec(location);
   const reportId = match?.[1] ?? (response.entry?.[reportIndex]?.resource as DiagnosticReport | undefined)?.id;
+  const patient = writtenReference(bundle, response, 'Patient');
+  await auditJob(ctx, {
+    action: 'report-written',
+    entities: [...entities, ...(reportId ? [{ kind: 'fhir-resource' as const, id: `DiagnosticReport/${reportId}`, description: `status ${deps.results.reportStatus}` }] : [])],
+    ...(patient ? { patient } : {}),
+  });
+  await listOurSeriesInExistingStudy(ctx, bundle, response);
   return reportId ? { bundle, reportId } : { bundle };
+}
+
+/** "Type/id" of the bundle's entry of that type as the server answered it (created or matched). */
+function writtenReference(bundle: Bundle, response: Bundle, type: string): string | undefined {
+  const index = (bundle.entry ?? []).findIndex((e: BundleEntry) => e.resource?.resourceType === type);
+  return new RegExp(`${type}/[A-Za-z0-9\\-.]{1,64}`).exec(response.entry?.[index]?.response?.location ?? '')?.[0];
 }
 
 /**
