@@ -5,6 +5,7 @@ import type { Orientation6, Vec3 } from '../domain/study';
 import type { LabelMap } from '../domain/volume';
 import { IMPLEMENTATION, writePart10 } from '../dicom/part10';
 import { rasToNiftiVoxel, niftiVoxelToRas, type NiftiVolume } from './nifti';
+import { seededRandom } from './seeded-random';
 
 /**
  * Synthetic MR series from a NIfTI volume: the volume is resampled (trilinear) onto a DICOM grid in LPS and written
@@ -257,18 +258,6 @@ export function resampleLabelsToSeries(labels: NiftiVolume, geometry: SeriesGeom
     for (let p = 0; p < s.length; p++) data[base + p] = Math.max(0, Math.min(255, Math.round(toLabel(s[p] as number))));
   });
   return { columns: geometry.columns, rows: geometry.rows, slices: geometry.slices, data };
-}
-
-/** A small seeded PRNG (mulberry32): reproducible shuffles without Math.random. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function permutation(n: number, seed: number | undefined): number[] {

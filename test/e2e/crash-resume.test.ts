@@ -3,15 +3,15 @@
  * times still succeeds (REFERENCE.md C: "SIGKILL during inference → the job resumes after restart; still 1 SEG,
  * 1 report"). The built service as its own process, the folder inbox as intake, the embedded FHIR store.
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Bundle } from '@medplum/fhirtypes';
 import type { Job } from '../../src/domain/job';
 import { sampleStudyCopy } from '../support/sample-study';
 import { freePort, startServiceProcess, waitFor, type ServiceProcess } from '../support/service-process';
+import { bundledModelsDir } from '../support/models-dir';
 
-const ROOT = path.join(__dirname, '..', '..');
 
 describe('R10.2 SIGKILL during inference (service process, folder inbox, embedded FHIR)', () => {
   let service: ServiceProcess | undefined;
@@ -21,9 +21,7 @@ describe('R10.2 SIGKILL during inference (service process, folder inbox, embedde
 
   it('when the service is killed during inference three times, then the job succeeds at its first attempt with 3 interruptions, 1 SEG and 1 report', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'crash-'));
-    const models = mkdtempSync(path.join(tmpdir(), 'crash-models-'));
-    mkdirSync(path.join(models, 'brain-mask-2d'));
-    for (const f of ['manifest.json', 'model.onnx']) cpSync(path.join(ROOT, 'models', 'brain-mask-2d', f), path.join(models, 'brain-mask-2d', f));
+    const models = bundledModelsDir('crash-models-');
     const study = sampleStudyCopy('crash-resume');
     mkdirSync(path.join(dataDir, 'inbox'), { recursive: true });
     study.files.forEach((f, i) => writeFileSync(path.join(dataDir, 'inbox', `${i}.dcm`), f));

@@ -4,7 +4,7 @@
  * identical re-upload creates nothing. Real Orthanc (StableAge 1 s, OverwriteInstances so a re-upload emits
  * StableStudy again), the real FHIR engine, the built service as its own process, one model (brain-mask-2d).
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Bundle, DiagnosticReport, ImagingStudy, Observation, Provenance, Resource } from '@medplum/fhirtypes';
@@ -15,6 +15,7 @@ import { startFhirServer, type TestFhirServer } from '../support/fhir-server';
 import { describeIssues, fhirErrors } from '../support/fhir-validate';
 import { startOrthanc, type TestOrthanc } from '../support/orthanc';
 import { startServiceProcess, waitFor, type ServiceProcess } from '../support/service-process';
+import { bundledModelsDir } from '../support/models-dir';
 
 const ROOT = path.join(__dirname, '..', '..');
 const SAMPLE_DIR = path.join(ROOT, 'test', 'fixtures', 'sample-mr', 'dicom');
@@ -61,9 +62,7 @@ describe('late instance after stability → superseded result; identical re-uplo
   });
 
   it('when one slice arrives after the study was processed, then the new result replaces the old; re-sending everything adds nothing', async () => {
-    const modelsDir = mkdtempSync(path.join(tmpdir(), 'e2e-models-'));
-    mkdirSync(path.join(modelsDir, 'brain-mask-2d'));
-    for (const f of ['manifest.json', 'model.onnx']) cpSync(path.join(ROOT, 'models', 'brain-mask-2d', f), path.join(modelsDir, 'brain-mask-2d', f));
+    const modelsDir = bundledModelsDir('e2e-models-');
     service = await startServiceProcess({
       CLINICAL_AI_PACS: `orthanc:${orthanc.baseUrl}`,
       CLINICAL_AI_PACS_USERNAME: orthanc.username,

@@ -5,7 +5,7 @@
  * fails), STOW-RS as intake, the built service and CLI as their own processes.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +15,7 @@ import { forbidInLogs } from '../support/log-capture';
 import { startOrthanc, type TestOrthanc } from '../support/orthanc';
 import { sampleStudyCopy, stowBody } from '../support/sample-study';
 import { freePort, startServiceProcess, waitFor, type ServiceProcess } from '../support/service-process';
+import { bundledModelsDir } from '../support/models-dir';
 
 const ROOT = path.join(__dirname, '..', '..');
 // API keys (auth.apiKeys): the operator's, and a viewer's that must not retry.
@@ -40,9 +41,7 @@ describe('R10.6 operator retry of failed jobs (CLI and API) after an outage long
   it('when jobs were given up while the PACS was down, then the dead letter lists them and the API and the CLI re-run them', async () => {
     const orthancPort = await freePort();
     const dataDir = mkdtempSync(path.join(tmpdir(), 'retry-'));
-    const models = mkdtempSync(path.join(tmpdir(), 'retry-models-'));
-    mkdirSync(path.join(models, 'brain-mask-2d'));
-    for (const f of ['manifest.json', 'model.onnx']) cpSync(path.join(ROOT, 'models', 'brain-mask-2d', f), path.join(models, 'brain-mask-2d', f));
+    const models = bundledModelsDir('retry-models-');
     // Orthanc's credentials are fixed by the helper at start; the service needs them now, so start and crash it first.
     orthanc = await startOrthanc({ port: orthancPort });
     await orthanc.crash();

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
  *
  * Figures are printed with the prefix "outage figures:" for the record.
  */
-import { mkdirSync, mkdtempSync, cpSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Bundle, DiagnosticReport } from '@medplum/fhirtypes';
@@ -15,8 +15,8 @@ import type { Job } from '../../src/domain/job';
 import { startOrthanc, type TestOrthanc } from '../support/orthanc';
 import { sampleStudyCopy, type SampleStudy } from '../support/sample-study';
 import { freePort, startServiceProcess, waitFor, type ServiceProcess } from '../support/service-process';
+import { bundledModelsDir } from '../support/models-dir';
 
-const ROOT = path.join(__dirname, '..', '..');
 const OUTAGE_MS = Number(process.env.CLINICAL_AI_TEST_OUTAGE_SECONDS ?? 45) * 1000;
 const STUDIES = 10;
 const PATIENT = 'Outage^Synthetic';
@@ -24,12 +24,6 @@ const PATIENT = 'Outage^Synthetic';
 const FHIR_ADMIN_KEY = `cai_outage-${randomBytes(16).toString('hex')}`;
 const FHIR_API_KEYS = JSON.stringify([{ id: 'outage-writer', sha256: createHash('sha256').update(FHIR_ADMIN_KEY).digest('hex'), roles: ['admin'] }]);
 
-function modelsDir(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'outage-models-'));
-  mkdirSync(path.join(dir, 'brain-mask-2d'));
-  for (const f of ['manifest.json', 'model.onnx']) cpSync(path.join(ROOT, 'models', 'brain-mask-2d', f), path.join(dir, 'brain-mask-2d', f));
-  return dir;
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -39,7 +33,7 @@ describe('R10.1 outages of the PACS and of the FHIR server (real Orthanc, servic
   let service: ServiceProcess | undefined;
   let fhirPort: number;
   let fhirData: string;
-  const models = modelsDir();
+  const models = bundledModelsDir('outage-models-');
 
   const startFhir = async (): Promise<ServiceProcess> =>
     startServiceProcess({ CLINICAL_AI_DATA_DIR: fhirData, CLINICAL_AI_MODELS_DIR: models, CLINICAL_AI_STOW_ENABLED: 'false', CLINICAL_AI_LOG_LEVEL: 'warn', CLINICAL_AI_AUTH_API_KEYS: FHIR_API_KEYS }, { port: fhirPort });

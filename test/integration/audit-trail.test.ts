@@ -4,7 +4,7 @@
  * reports, an anonymous caller is refused) end as BALP-shaped AuditEvents in the embedded store that validate as R4,
  * and the same events, by id, in the JSON-lines file. Application logs name neither the study nor the patient.
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -18,8 +18,8 @@ import { describeIssues, fhirErrors } from '../support/fhir-validate';
 import { startOrthanc, type TestOrthanc } from '../support/orthanc';
 import { sampleStudyCopy } from '../support/sample-study';
 import { waitFor } from '../support/service-process';
+import { bundledModelsDir } from '../support/models-dir';
 
-const ROOT = path.join(__dirname, '..', '..');
 
 describe('R11 audit trail of one study (real Orthanc, embedded FHIR store, service in process)', () => {
   let orthanc: TestOrthanc;
@@ -34,9 +34,7 @@ describe('R11 audit trail of one study (real Orthanc, embedded FHIR store, servi
 
   it('when a study runs and its reports are read, then retrieve, SEG store, report write, the read and a refusal are R4 AuditEvents in FHIR and the file', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'audit-svc-'));
-    const models = mkdtempSync(path.join(tmpdir(), 'audit-svc-models-'));
-    mkdirSync(path.join(models, 'brain-mask-2d'));
-    for (const f of ['manifest.json', 'model.onnx']) cpSync(path.join(ROOT, 'models', 'brain-mask-2d', f), path.join(models, 'brain-mask-2d', f));
+    const models = bundledModelsDir('audit-svc-models-');
     const viewer = generateApiKey();
     const config = loadConfig({
       env: {},

@@ -8,7 +8,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ChildProcessVetter } from '../../adapters/dicom-vetting/child-process-vetter';
-import { fuzzCorpus, mutate, prng } from '../support/dicom-mutator';
+import { seededRandom } from '../../src/synth/seeded-random';
+import { fuzzCorpus, mutate } from '../support/dicom-mutator';
 
 const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
 const count = Number(process.env.FUZZ_COUNT ?? 1000);
@@ -19,7 +20,7 @@ describe(`DICOM mutation fuzzing (FUZZ_SEED=${seed})`, () => {
     process.stdout.write(`dicom fuzz: FUZZ_SEED=${seed} FUZZ_COUNT=${count}\n`);
     const corpus = fuzzCorpus();
     expect(corpus.length).toBeGreaterThan(4);
-    const rand = prng(seed);
+    const rand = seededRandom(seed);
     const vetter = new ChildProcessVetter({ limits: { maxInstanceBytes: 64 * 1024 * 1024, maxVoxels: 400_000_000 }, processes: 2, memoryMb: 256, timeoutMs: TIMEOUT_MS, maxRssBytes: 600 * 1024 * 1024 });
     const out = process.env.FUZZ_OUT ?? path.join(tmpdir(), `dicom-fuzz-${seed}`);
     const tally: Record<string, number> = {};

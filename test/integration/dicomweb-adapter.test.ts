@@ -7,10 +7,10 @@ import { api } from 'dicomweb-client';
 import XMLHttpRequest from 'xhr2';
 import { DicomWebAdapter } from '../../adapters/dicomweb/dicomweb-adapter';
 import { createOrthancSource } from '../../adapters/orthanc/orthanc-source';
-import { AppError } from '../../src/domain/errors';
 import { IMPLEMENTATION, IMPLICIT_VR_LITTLE_ENDIAN, num, readPart10, str } from '../../src/dicom/part10';
 import { startOrthanc, type TestOrthanc } from '../support/orthanc';
 import { MR_IMAGE_STORAGE, syntheticMrSeries, type SyntheticSeries } from '../support/synthetic-mr';
+import { rejected } from '../support/app-error';
 
 const { DicomDict, DicomMetaDictionary } = dcmjs.data;
 
@@ -18,15 +18,6 @@ let orthanc: TestOrthanc;
 let series: SyntheticSeries;
 let adapter: DicomWebAdapter;
 
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
 
 /** A QIDO search done with the library directly, as an independent check of what Orthanc holds. */
 async function qidoInstances(studyUid: string): Promise<string[]> {
@@ -62,7 +53,7 @@ describe('DICOMweb adapter against a real Orthanc', () => {
   });
 
   it('when a study is unknown, then NOT_FOUND', async () => {
-    const err = await rejection(adapter.getStudy('1.2.3.4.5.6.7.8.9'));
+    const err = await rejected(adapter.getStudy('1.2.3.4.5.6.7.8.9'));
     expect(err.code).toBe('NOT_FOUND');
   });
 
@@ -94,7 +85,7 @@ describe('DICOMweb adapter against a real Orthanc', () => {
   });
 
   it('when a requested instance does not exist, then the retrieval fails instead of returning a partial series', async () => {
-    const err = await rejection(adapter.retrieveInstances(series.studyInstanceUid, series.seriesInstanceUid, [series.sopInstanceUids[0]!, '1.2.3.999']));
+    const err = await rejected(adapter.retrieveInstances(series.studyInstanceUid, series.seriesInstanceUid, [series.sopInstanceUids[0]!, '1.2.3.999']));
     expect(err.code).toBe('NOT_FOUND');
   });
 
@@ -116,24 +107,24 @@ describe('DICOMweb adapter against a real Orthanc', () => {
     });
     const dict = new DicomDict(meta);
     dict.dict = DicomMetaDictionary.denaturalizeDataset({ SOPClassUID: MR_IMAGE_STORAGE, StudyInstanceUID: series.studyInstanceUid, Modality: 'MR' });
-    const err = await rejection(adapter.store(series.studyInstanceUid, [new Uint8Array(dict.write())]));
+    const err = await rejected(adapter.store(series.studyInstanceUid, [new Uint8Array(dict.write())]));
     expect([err.code, err.retryable]).toEqual(['PACS_REJECTED', false]);
     expect(err.message).toMatch(/did not store 1 of 1 instance\(s\) \(HTTP 400\)/);
     expect(await qidoInstances(series.studyInstanceUid)).not.toContain(sop);
   });
 
   it('when the bytes to store are not DICOM, then BAD_DICOM before anything is sent', async () => {
-    const err = await rejection(adapter.store(series.studyInstanceUid, [new Uint8Array([1, 2, 3])]));
+    const err = await rejected(adapter.store(series.studyInstanceUid, [new Uint8Array([1, 2, 3])]));
     expect(err.code).toBe('BAD_DICOM');
   });
 
   it('when the password is wrong, then PACS_REJECTED with an authentication message for reads and writes', async () => {
     const wrong = createOrthancSource({ baseUrl: orthanc.baseUrl, auth: { username: orthanc.username, password: 'wrong' } });
-    const read = await rejection(wrong.getStudy(series.studyInstanceUid));
+    const read = await rejected(wrong.getStudy(series.studyInstanceUid));
     // Refused credentials are retryable (a rotated secret fixes them; the job is not lost) but never an outage.
     expect([read.code, read.retryable]).toEqual(['PACS_REJECTED', true]);
     expect(read.message).toMatch(/credentials \(HTTP 401\)/);
-    const write = await rejection(wrong.store(series.studyInstanceUid, syntheticMrSeries({ slices: 1 }).files));
+    const write = await rejected(wrong.store(series.studyInstanceUid, syntheticMrSeries({ slices: 1 }).files));
     expect(write.code).toBe('PACS_REJECTED');
     expect(write.message).toMatch(/credentials/);
   });
@@ -141,9 +132,9 @@ describe('DICOMweb adapter against a real Orthanc', () => {
   it('when the PACS answers, then ping resolves; when nothing listens, then PACS_UNAVAILABLE and retryable', async () => {
     await expect(adapter.ping()).resolves.toBeUndefined();
     const down = new DicomWebAdapter({ url: 'http://127.0.0.1:9/dicom-web', timeoutMs: 2000 });
-    const err = await rejection(down.ping());
+    const err = await rejected(down.ping());
     expect([err.code, err.retryable]).toEqual(['PACS_UNAVAILABLE', true]);
-    const retrieve = await rejection(down.retrieveInstances('1.2', '1.2.3', ['1.2.3.4']));
+    const retrieve = await rejected(down.retrieveInstances('1.2', '1.2.3', ['1.2.3.4']));
     expect(retrieve.code).toBe('PACS_UNAVAILABLE');
   });
 });

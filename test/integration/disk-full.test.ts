@@ -9,13 +9,14 @@
  * Needs root (mount); skipped with a message otherwise.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readPart10, str } from '../../src/dicom/part10';
 import type { Job } from '../../src/domain/job';
 import { dcmtk } from '../support/dcmtk';
 import { freePort, startServiceProcess, waitFor, type ServiceProcess } from '../support/service-process';
+import { bundledModelsDir } from '../support/models-dir';
 
 const ROOT = path.join(__dirname, '..', '..');
 const SAMPLE_DIR = path.join(ROOT, 'test', 'fixtures', 'sample-mr', 'dicom');
@@ -75,9 +76,7 @@ maybe('R10.5 disk full under the received dir (real tmpfs, the service as its ow
   const jobsOf = async (): Promise<Job[]> => ((await (await fetch(`${service.url}/jobs?study=${study}`)).json()) as { jobs: Job[] }).jobs;
 
   beforeAll(async () => {
-    const modelsDir = mkdtempSync(path.join(tmpdir(), 'disk-full-models-'));
-    mkdirSync(path.join(modelsDir, 'brain-mask-2d'));
-    for (const f of ['manifest.json', 'model.onnx']) cpSync(path.join(ROOT, 'models', 'brain-mask-2d', f), path.join(modelsDir, 'brain-mask-2d', f));
+    const modelsDir = bundledModelsDir('disk-full-models-');
     dimsePort = await freePort();
     service = await startServiceProcess({
       CLINICAL_AI_DATA_DIR: dataDir,

@@ -4,7 +4,7 @@
  * and warns; with API keys on 0.0.0.0 anonymous callers get 401 while the service still writes its own results to
  * the embedded /fhir (per-process credential) and a viewer key reads them.
  */
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -16,14 +16,12 @@ import { createLogger } from '../../src/logging';
 import { startService, type RunningService } from '../../src/service';
 import { sampleStudyCopy } from '../support/sample-study';
 import { waitFor } from '../support/service-process';
+import { bundledModelsDir } from '../support/models-dir';
 
-const ROOT = path.join(__dirname, '..', '..');
 
 function setup(http: Record<string, unknown>, auth: Record<string, unknown> = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'auth-svc-'));
-  const models = mkdtempSync(path.join(tmpdir(), 'auth-svc-models-'));
-  mkdirSync(path.join(models, 'brain-mask-2d'));
-  for (const f of ['manifest.json', 'model.onnx']) cpSync(path.join(ROOT, 'models', 'brain-mask-2d', f), path.join(models, 'brain-mask-2d', f));
+  const models = bundledModelsDir('auth-svc-models-');
   const config = loadConfig({
     env: {},
     overrides: { dataDir, modelsDir: models, inboxQuietMs: 200, completion: { quietMs: 200 }, workers: { pollIntervalMs: 50 }, http: { port: 0, ...http }, auth, logLevel: 'debug' },

@@ -12,7 +12,6 @@ import { DicomWebAdapter } from '../../adapters/dicomweb/dicomweb-adapter';
 import { createEmbeddedFhirApp, type EmbeddedFhir } from '../../adapters/fhir-embedded/embedded-fhir-app';
 import { FhirClientSink } from '../../adapters/fhir/fhir-client-sink';
 import { createOutboundTarget } from '../../adapters/outbound-auth';
-import { AppError } from '../../src/domain/errors';
 import type { OutboundTargetConfig } from '../../src/outbound-config';
 import { generateJwk, publicJwk, startOidcProvider, type RunningOidcProvider } from '../support/oidc-provider';
 import { startOrthanc, type TestOrthanc } from '../support/orthanc';
@@ -20,6 +19,7 @@ import { syntheticMrSeries, type SyntheticSeries } from '../support/synthetic-mr
 import { startTokenGate, type TokenGate } from '../support/token-gate';
 import { makeTlsFixtures, type TlsFixtures } from '../support/tls-fixtures';
 import { outboundCredentialsContract } from '../support/outbound-credentials-contract';
+import { rejected } from '../support/app-error';
 
 // Outbound authentication (issue #11): OAuth2 client credentials and SMART Backend Services against a real
 // oidc-provider, a resource server that verifies tokens with jose in front of the real embedded FHIR store and a
@@ -53,15 +53,6 @@ function settings(auth: Partial<OutboundTargetConfig['auth']>, tls: Partial<Outb
   };
 }
 
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected a failure');
-}
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -193,7 +184,7 @@ describe('OAuth2 client credentials and SMART backend services against a real Op
   it('when the client secret is wrong, then a clear retryable PACS_REJECTED that names the key and not the secret', async () => {
     const wrong = 'wrong-secret-do-not-print-0123456789';
     const { target } = createOutboundTarget('pacs', settings({ type: 'client-credentials', clientId: 'cs-basic', clientSecret: wrong, tokenUrl: provider.tokenEndpoint }), { url: 'dicomweb:http://pacs' });
-    const err = await rejection(target.credentials.headers());
+    const err = await rejected(target.credentials.headers());
     expect(err).toMatchObject({ code: 'PACS_REJECTED', retryable: true });
     expect(err.message).toMatch(/HTTP 401 invalid_client/);
     expect(err.message).toContain('outbound.pacs.auth');
@@ -205,7 +196,7 @@ describe('OAuth2 client credentials and SMART backend services against a real Op
   it('when the token endpoint does not answer, then PACS_UNAVAILABLE (an outage the breaker can wait out)', async () => {
     const closed = await closedPort();
     const { target } = createOutboundTarget('pacs', settings({ type: 'client-credentials', clientId: 'x', clientSecret: SECRET_BASIC, tokenUrl: `http://127.0.0.1:${closed}/token` }), { url: 'dicomweb:http://pacs' });
-    const err = await rejection(target.credentials.headers());
+    const err = await rejected(target.credentials.headers());
     expect(err.code).toBe('PACS_UNAVAILABLE');
     expect(err.message).toMatch(new RegExp(`token endpoint http://127\\.0\\.0\\.1:${closed}/token not reachable.*ECONNREFUSED`));
     expect(err.message).not.toContain(SECRET_BASIC);
@@ -251,7 +242,7 @@ describe('a 401 from the FHIR server mid-run (real embedded FHIR store behind a 
     expect(tokenBodies).toHaveLength(2);
 
     gate.refuseAll(true);
-    const err = await rejection(sink.writeTransaction('k3', bundle(3)));
+    const err = await rejected(sink.writeTransaction('k3', bundle(3)));
     expect(err).toMatchObject({ code: 'FHIR_REJECTED', retryable: true });
     expect(err.message).toMatch(/HTTP 401.*refused our credentials, check outbound\.fhir\.auth/);
     // One refresh for the call, no loop: two refusals, one more token request.
@@ -296,10 +287,10 @@ describe('a PACS behind OAuth2: a real Orthanc behind an authenticating proxy', 
     expect(tokenBodies).toHaveLength(2);
 
     gate.refuseAll(true);
-    const viaXhr = await rejection(dicomweb.getStudy(series.studyInstanceUid));
+    const viaXhr = await rejected(dicomweb.getStudy(series.studyInstanceUid));
     expect(viaXhr).toMatchObject({ code: 'PACS_REJECTED', retryable: true });
     expect(viaXhr.message).toMatch(/refused our credentials \(HTTP 401\)/);
-    const viaFetch = await rejection(rest.getJson('/studies'));
+    const viaFetch = await rejected(rest.getJson('/studies'));
     expect(viaFetch).toMatchObject({ code: 'PACS_REJECTED', retryable: true });
     // Each failing call: one refused token, one refresh, one refused retry.
     expect(tokenBodies).toHaveLength(4);
@@ -335,14 +326,14 @@ describe('TLS toward a target: hospital CA bundle and client certificates (mTLS)
 
   it('when the CA is not configured, then the call fails saying the certificate is not trusted and naming tls.caFile', async () => {
     const { target } = createOutboundTarget('pacs', settings({}), { url: `orthanc:${base}` });
-    const err = await rejection(new OrthancRest({ baseUrl: base, target }).getJson('/system'));
+    const err = await rejected(new OrthancRest({ baseUrl: base, target }).getJson('/system'));
     expect(err.code).toBe('PACS_UNAVAILABLE');
     expect(err.message).toMatch(/TLS: .*caFile/);
   });
 
   it('when the CA is configured but no client certificate, then the call fails naming tls.certFile', async () => {
     const { target } = createOutboundTarget('pacs', settings({}, { caFile: tls.caFile }), { url: `orthanc:${base}` });
-    const err = await rejection(new OrthancRest({ baseUrl: base, target }).getJson('/system'));
+    const err = await rejected(new OrthancRest({ baseUrl: base, target }).getJson('/system'));
     expect(err.code).toBe('PACS_UNAVAILABLE');
     expect(err.message).toMatch(/certFile/);
     await target.close();

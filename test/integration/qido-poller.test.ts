@@ -10,10 +10,10 @@ import { QidoPoller, type QidoPollerOptions } from '../../adapters/dicomweb/qido
 import { parseState } from '../../adapters/dicomweb/qido-settling';
 import { MemoryCursorStore, type CursorStore } from '../../adapters/orthanc/cursor-store';
 import { SqliteJobStore } from '../../adapters/sqlite/sqlite-job-store';
-import { AppError } from '../../src/domain/errors';
 import type { StudyEvent } from '../../src/domain/study';
 import { startOrthanc, type TestOrthanc } from '../support/orthanc';
 import { syntheticMrSeries } from '../support/synthetic-mr';
+import { rejected } from '../support/app-error';
 
 const SETTLE_MS = 1500;
 // The synthetic studies are dated 2024-01-02: the window must reach back that far.
@@ -22,15 +22,6 @@ let orthanc: TestOrthanc;
 let pacs: DicomWebAdapter;
 const pollers: QidoPoller[] = [];
 
-async function rejected(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError');
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

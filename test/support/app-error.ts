@@ -20,3 +20,14 @@ export function appErrorMessage(code: ErrorCode, fn: () => unknown): string {
 
 /** The message of the GEOMETRY error fn throws. */
 export const geometryError = (fn: () => unknown): string => appErrorMessage('GEOMETRY', fn);
+
+/** Awaits the promise and returns the AppError it rejects with; any other rejection propagates, resolving fails. */
+export async function rejected(promise: Promise<unknown>): Promise<AppError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof AppError) return err;
+    throw err;
+  }
+  throw new Error('expected an AppError');
+}

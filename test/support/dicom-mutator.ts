@@ -6,18 +6,6 @@ import path from 'node:path';
  * driven by a seeded PRNG so that a mutant is reproducible from (seed, index) alone.
  */
 
-/** mulberry32: a 32-bit seeded PRNG; good enough to pick mutations, reproducible across platforms. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const VRS = ['AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FL', 'FD', 'IS', 'LO', 'LT', 'OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'PN', 'SH', 'SL', 'SQ', 'SS', 'ST', 'SV', 'TM', 'UC', 'UI', 'UL', 'UN', 'UR', 'US', 'UT', 'UV'];
 const VR_SET = new Set(VRS);
 /** VRs with 2 reserved bytes and a 4-byte length in explicit VR encodings. */
